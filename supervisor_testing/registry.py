@@ -91,7 +91,7 @@ class Registry(Generic[T]):
             known = ", ".join(self.names()) or "none"
             hint = ""
             if "/" in name or name.endswith((".py", ".toml", ".json")):
-                hint = f" (it looks like a path: pass it where a path is expected)"
+                hint = " (it looks like a path: pass it where a path is expected)"
             raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}; known: {known}")
         return key
 
