@@ -22,13 +22,15 @@ def predict_logits(
 ) -> torch.Tensor:
     """Logits ``N x K`` for float images in ``[0, 1]`` (or a data set's images), in eval mode.
 
-    The module's train/eval mode is restored afterwards, so MC-dropout callers that left
-    dropout on keep it on.
+    Batches move to the module's device and the logits stay there. The module's train/eval
+    mode is restored afterwards, so MC-dropout callers that left dropout on keep it on.
     """
     module = _as_module(model)
     if batch_size < 1:
         raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
     was_training = module.training
+    parameter = next(module.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
     module.eval()
     try:
         chunks = []
@@ -38,7 +40,7 @@ def predict_logits(
                 batch = images.images[start : start + batch_size].float().div_(255.0)
             else:
                 batch = images[start : start + batch_size]
-            chunks.append(module(batch))
+            chunks.append(module(batch.to(device)))
         if not chunks:
             raise InvalidInputError("cannot compute logits for an empty set of images")
         return torch.cat(chunks)
@@ -49,4 +51,4 @@ def predict_logits(
 def accuracy(model: nn.Module | TrainedModel, dataset: Dataset, *, batch_size: int = 512) -> float:
     """Fraction of ``dataset`` whose arg-max logit equals the label."""
     logits = predict_logits(model, dataset, batch_size=batch_size)
-    return float((logits.argmax(dim=1) == dataset.labels).double().mean())
+    return float((logits.argmax(dim=1).cpu() == dataset.labels).double().mean())

@@ -107,6 +107,14 @@ def resolve_model(
     """
     spec = spec.strip()
     path = Path(spec).expanduser()
+    # A registered name wins over a directory of the same name; "./cnn" names the directory.
+    if spec in architectures:
+        if dataset is None:
+            raise SupervisorTestingError(
+                f"architecture {spec!r} needs a training data set: pass dataset=..., "
+                "or name a saved model directory or 'package.module:factory' instead"
+            )
+        return train_model(dataset, spec, seed=seed, progress=progress)
     if path.is_dir():
         model = load_trained_model(path)
     elif ":" in spec and not _looks_like_path(spec):
@@ -115,13 +123,6 @@ def resolve_model(
         raise SupervisorTestingError(
             f"no saved model at {spec!r}: the directory does not exist; pass {_forms()}"
         )
-    elif spec in architectures:
-        if dataset is None:
-            raise SupervisorTestingError(
-                f"architecture {spec!r} needs a training data set: pass dataset=..., "
-                "or name a saved model directory or 'package.module:factory' instead"
-            )
-        return train_model(dataset, spec, seed=seed, progress=progress)
     else:
         raise UnknownNameError(f"unknown model {spec!r}; pass {_forms()}")
     if dataset is not None:

@@ -1,0 +1,22 @@
+"""The ``suptest`` command line.
+
+Each command maps its flags onto one public library function and holds no logic the
+library lacks. Heavy modules (torch, the generators) are imported inside the commands so
+that ``suptest --help`` stays instant. One module per command group; this file only wires
+them to the root group.
+"""
+
+from __future__ import annotations
+
+from supervisor_testing.cli.app import main
+from supervisor_testing.cli.corpus import corpus
+from supervisor_testing.cli.data import data
+from supervisor_testing.cli.demo import demo_command
+from supervisor_testing.cli.evaluate import evaluate_command
+from supervisor_testing.cli.generate import generate
+from supervisor_testing.cli.model import model
+
+for _command in (data, model, corpus, generate, evaluate_command, demo_command):
+    main.add_command(_command)
+
+__all__ = ["main"]
