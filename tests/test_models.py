@@ -142,6 +142,7 @@ def test_build_model_rejects_bad_shapes_and_names() -> None:
 
 
 def test_train_config_defaults_overrides_and_round_trip() -> None:
+    assert TrainConfig() == TrainConfig.for_arch("cnn")  # the class defaults are the CNN's
     config = TrainConfig.for_arch("cnn", seed=3)
     assert config.arch == "cnn" and config.seed == 3
     changed = dataclasses.replace(config, epochs=2)

@@ -22,6 +22,7 @@ __all__ = [
     "list_architectures",
     "load_trained_model",
     "model_cache_key",
+    "model_sha256",
     "predict_logits",
     "resolve_model",
     "train_model",
@@ -38,6 +39,7 @@ _LOCATIONS = {
     "accuracy": "inference",
     "predict_logits": "inference",
     "model_cache_key": "training",
+    "model_sha256": "fingerprint",
     "train_model": "training",
     "resolve_model": "resolve",
 }
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
         list_architectures,
     )
     from supervisor_testing.models.config import TrainConfig
+    from supervisor_testing.models.fingerprint import model_sha256
     from supervisor_testing.models.inference import accuracy, predict_logits
     from supervisor_testing.models.resolve import resolve_model
     from supervisor_testing.models.storage import TrainedModel, load_trained_model

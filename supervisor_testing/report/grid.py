@@ -75,17 +75,20 @@ def corpus_grid(
 ) -> Path:
     """Save a grid of ``count`` seeded random samples of ``corpus`` as a PNG, captioned
     with their labels (``ood`` for inputs outside the label space)."""
-    data = corpus.load(columns=["images", "labels"])
-    n = len(data["labels"])
+    n = len(corpus)
     count = min(count, n)
-    order = np.sort(np.random.default_rng(seed).choice(n, size=count, replace=False))
-    index = torch.from_numpy(order)
+    chosen = np.sort(np.random.default_rng(seed).choice(n, size=count, replace=False))
+    images, labels = [], []
+    start = 0
+    for batch in corpus.batches(1024, columns=["images", "labels"]):  # stream: corpora can be big
+        stop = start + len(batch["labels"])
+        local = torch.from_numpy(chosen[(chosen >= start) & (chosen < stop)] - start)
+        images.append(batch["images"][local])
+        labels.extend(batch["labels"][local].tolist())
+        start = stop
     names = corpus.class_names
-    captions = [
-        names[label] if 0 <= label < len(names) else "ood"
-        for label in data["labels"][index].tolist()
-    ]
-    grid = image_grid(data["images"][index], columns=columns, scale=scale, captions=captions)
+    captions = [names[label] if 0 <= label < len(names) else "ood" for label in labels]
+    grid = image_grid(torch.cat(images), columns=columns, scale=scale, captions=captions)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
