@@ -29,10 +29,10 @@ __all__ = [
 ]
 
 _LOCATIONS = {
-    "Classifier": "architectures",
-    "architectures": "architectures",
-    "build_model": "architectures",
-    "list_architectures": "architectures",
+    "Classifier": "networks",
+    "architectures": "networks",
+    "build_model": "networks",
+    "list_architectures": "networks",
     "TrainConfig": "config",
     "TrainedModel": "storage",
     "load_trained_model": "storage",
@@ -45,7 +45,7 @@ _LOCATIONS = {
 }
 
 if TYPE_CHECKING:
-    from supervisor_testing.models.architectures import (
+    from supervisor_testing.models.networks import (
         Classifier,
         architectures,
         build_model,

@@ -17,7 +17,7 @@ from supervisor_testing.errors import (
     SupervisorTestingError,
     UnknownNameError,
 )
-from supervisor_testing.models.architectures import architectures, list_architectures
+from supervisor_testing.models.networks import architectures, list_architectures
 from supervisor_testing.models.storage import TrainedModel, load_factory, load_trained_model
 from supervisor_testing.models.training import train_model
 
