@@ -45,15 +45,15 @@ _LOCATIONS = {
 }
 
 if TYPE_CHECKING:
+    from supervisor_testing.models.config import TrainConfig
+    from supervisor_testing.models.fingerprint import model_sha256
+    from supervisor_testing.models.inference import accuracy, predict_logits
     from supervisor_testing.models.networks import (
         Classifier,
         architectures,
         build_model,
         list_architectures,
     )
-    from supervisor_testing.models.config import TrainConfig
-    from supervisor_testing.models.fingerprint import model_sha256
-    from supervisor_testing.models.inference import accuracy, predict_logits
     from supervisor_testing.models.resolve import resolve_model
     from supervisor_testing.models.storage import TrainedModel, load_trained_model
     from supervisor_testing.models.training import model_cache_key, train_model

@@ -21,8 +21,8 @@ from torch import nn
 
 from supervisor_testing._version import __version__
 from supervisor_testing.errors import InvalidInputError, SupervisorTestingError
-from supervisor_testing.models.networks import build_model
 from supervisor_testing.models.config import TrainConfig
+from supervisor_testing.models.networks import build_model
 
 __all__ = [
     "CONFIG_FILE",

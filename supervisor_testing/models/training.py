@@ -24,8 +24,8 @@ from torch import nn
 
 from supervisor_testing.data.dataset import Dataset
 from supervisor_testing.errors import InvalidInputError
-from supervisor_testing.models.networks import architectures, build_model
 from supervisor_testing.models.config import TrainConfig
+from supervisor_testing.models.networks import architectures, build_model
 from supervisor_testing.models.storage import (
     MODEL_FORMAT_VERSION,
     TrainedModel,
