@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from supervisor_testing.corpus import Corpus, corpus_from_dataset
     from supervisor_testing.data import Dataset, load_dataset
     from supervisor_testing.errors import (
+        BaselineMismatchError,
         CorpusError,
         DatasetNotFoundError,
         InvalidInputError,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         UnknownNameError,
     )
     from supervisor_testing.evaluate import DetectionResult, Estimate, evaluate, evaluate_scores
+    from supervisor_testing.gate import load_gate, run_gate
     from supervisor_testing.generation import Generator, create_generator, list_generators
     from supervisor_testing.models import resolve_model, train_model
     from supervisor_testing.recipes import build_recipe, load_recipe, resolve_corpus
@@ -37,6 +39,7 @@ _EXPORTS = {
     "corpus_from_dataset": "supervisor_testing.corpus",
     "Dataset": "supervisor_testing.data",
     "load_dataset": "supervisor_testing.data",
+    "BaselineMismatchError": "supervisor_testing.errors",
     "CorpusError": "supervisor_testing.errors",
     "DatasetNotFoundError": "supervisor_testing.errors",
     "InvalidInputError": "supervisor_testing.errors",
@@ -46,6 +49,8 @@ _EXPORTS = {
     "Estimate": "supervisor_testing.evaluate",
     "evaluate": "supervisor_testing.evaluate",
     "evaluate_scores": "supervisor_testing.evaluate",
+    "load_gate": "supervisor_testing.gate",
+    "run_gate": "supervisor_testing.gate",
     "Generator": "supervisor_testing.generation",
     "create_generator": "supervisor_testing.generation",
     "list_generators": "supervisor_testing.generation",
@@ -61,6 +66,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BaselineMismatchError",
     "Corpus",
     "CorpusError",
     "Dataset",
@@ -82,10 +88,12 @@ __all__ = [
     "list_generators",
     "list_supervisors",
     "load_dataset",
+    "load_gate",
     "load_recipe",
     "register_supervisor",
     "resolve_corpus",
     "resolve_model",
+    "run_gate",
     "train_model",
 ]
 

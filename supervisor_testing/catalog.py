@@ -34,9 +34,14 @@ def _supervisors() -> Entries:
 
     entries = []
     for name in supervisors.names():
+        factory = supervisors.get(name)  # importing it registers its aliases
         aliases = supervisors.aliases(name)
         also = f" (also: {', '.join(aliases)})" if aliases else ""
-        entries.append((name, _summary(supervisors.get(name)) + also))
+        family = getattr(factory, "family", "") or "other"
+        fit_needs = getattr(factory, "fit_needs", "") or "nothing"
+        meaning = getattr(factory, "score_meaning", "") or "see its documentation"
+        details = f"[{family}] {_summary(factory)} Fits: {fit_needs}. Score: {meaning}."
+        entries.append((name, details + also))
     return entries
 
 
@@ -52,12 +57,20 @@ def _corpora() -> Entries:
     return [(name, load_recipe(name).description) for name in list_recipes()]
 
 
+def _domains() -> Entries:
+    # through the registry, so the core names no generator package
+    from supervisor_testing.generation import generators
+
+    return generators.get("domains").list_domain_entries()
+
+
 _SECTIONS = {
     "datasets": _datasets,
     "models": _models,
     "supervisors": _supervisors,
     "generators": _generators,
     "corpora": _corpora,
+    "domains": _domains,
 }
 
 

@@ -88,7 +88,16 @@ FORMAT_VERSION = 1
 MANIFEST_NAME = "corpus.json"
 
 #: What a corpus stresses; evaluations group results by it.
-KINDS = ("nominal", "far-ood", "corrupted", "ambiguous", "adversarial", "edited", "domain")
+KINDS = (
+    "nominal",
+    "far-ood",
+    "corrupted",
+    "ambiguous",
+    "adversarial",
+    "edited",
+    "domain",
+    "domain-shift",
+)
 
 REQUIRED_COLUMNS = ("images", "labels", "label_probs", "source_index")
 

@@ -31,6 +31,9 @@ def _stress_recipes() -> list[str]:
     recipes = []
     if dataset_info("fashion-mnist").available:
         recipes.append("mnist-far-ood-fashion")
+    recipes.append("mnist-c")  # MNIST-C: 15 corruptions at the published settings
+    recipes.append("mnist-ambiguous")  # AmbiGuess: trains 45 pair models once, then cached
+    recipes.append("mnist-domains")  # the same digits drawn in 29 unseen domains
     return recipes
 
 

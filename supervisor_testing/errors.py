@@ -8,6 +8,7 @@ its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "BaselineMismatchError",
     "CorpusError",
     "DatasetNotFoundError",
     "InvalidInputError",
@@ -37,3 +38,7 @@ class UnknownNameError(SupervisorTestingError, KeyError):
 
 class InvalidInputError(SupervisorTestingError, ValueError):
     """Tensors or scores have the wrong shape, dtype or contain NaN."""
+
+
+class BaselineMismatchError(SupervisorTestingError):
+    """A stored baseline was recorded for another model, corpus or operating point."""

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import torch
 
 from supervisor_testing import metrics
+from supervisor_testing.assertions import DetectionAssertions
 from supervisor_testing.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class DetectionResult:
+class DetectionResult(DetectionAssertions):
     """How well one supervisor separates one stress corpus from nominal data.
 
     Attributes:
@@ -75,10 +77,13 @@ class DetectionResult:
         """The TPR metric's exact name, e.g. ``"TPR@5%FPR(nominal)"``."""
         return metrics.metric_name_tpr(self.target_fpr)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, include_scores: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict; ``include_scores`` adds the per-input scores (for reports)."""
         data = asdict(self)
-        data.pop("stress_scores")
-        data.pop("nominal_scores")
+        for key in ("stress_scores", "nominal_scores"):
+            scores = data.pop(key)
+            if include_scores and scores is not None:
+                data[key] = [float(value) for value in scores]
         data["tpr_name"] = self.tpr_name
         data["format_version"] = RESULT_FORMAT_VERSION
         return data
@@ -88,6 +93,9 @@ class DetectionResult:
         data = {k: v for k, v in data.items() if k not in ("tpr_name", "format_version")}
         for key in ("auroc", "aupr", "tpr"):
             data[key] = Estimate(**data[key])
+        for key in ("stress_scores", "nominal_scores"):
+            if data.get(key) is not None:
+                data[key] = np.asarray(data[key], dtype=np.float64)
         return cls(**data)
 
     def to_json(self) -> str:
@@ -95,14 +103,27 @@ class DetectionResult:
 
 
 def score_corpus(
-    supervisor: Supervisor, corpus: Corpus, *, batch_size: int = 256, progress: bool = False
+    supervisor: Supervisor,
+    corpus: Corpus,
+    *,
+    indices: np.ndarray | None = None,
+    batch_size: int = 256,
+    progress: bool = False,
 ) -> np.ndarray:
-    """Score every input of ``corpus``, streaming it batch by batch."""
+    """Score the inputs of ``corpus``, streaming it batch by batch.
+
+    Args:
+        indices: score only these sample indices (returned in ascending order); ``None``
+            scores every input.
+    """
     from tqdm.auto import tqdm
 
+    chosen = None if indices is None else np.unique(np.asarray(indices, dtype=np.int64))
+    what = f"supervisor {supervisor.name!r} output on {corpus.name!r}"
     chunks = []
+    start = 0
     with tqdm(
-        total=len(corpus),
+        total=len(corpus) if chosen is None else len(chosen),
         desc=f"{supervisor.name} on {corpus.name}",
         unit="img",
         disable=not progress,
@@ -110,10 +131,15 @@ def score_corpus(
     ) as bar:
         for batch in corpus.batches(batch_size, columns=["images"]):
             images = batch["images"]
-            scores = supervisor.score(images)
-            what = f"supervisor {supervisor.name!r} output on {corpus.name!r}"
-            chunks.append(_checked_scores(scores, what=what, n=len(images)))
-            bar.update(len(images))
+            stop = start + len(images)
+            if chosen is not None:
+                local = chosen[(chosen >= start) & (chosen < stop)] - start
+                images = images[torch.from_numpy(local)]
+            start = stop
+            if len(images):
+                scores = supervisor.score(images)
+                chunks.append(_checked_scores(scores, what=what, n=len(images)))
+                bar.update(len(images))
     if not chunks:
         raise InvalidInputError(f"corpus {corpus.name!r} is empty; nothing to score")
     return np.concatenate(chunks)

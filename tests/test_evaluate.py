@@ -153,3 +153,12 @@ def test_bad_supervisor_output_is_a_clear_error(corpora):
         score_corpus(_Broken(torch.nn.Identity()), stress)
     with pytest.raises(InvalidInputError, match="one score per input"):
         score_corpus(_WrongShape(torch.nn.Identity()), stress)
+
+
+def test_score_corpus_on_chosen_indices(corpora):
+    _, stress = corpora
+    supervisor = _Brightness(torch.nn.Identity())
+    everything = score_corpus(supervisor, stress, batch_size=64)
+    chosen = np.array([150, 3, 64, 63, 199, 3])  # unsorted, duplicated, across batches
+    picked = score_corpus(supervisor, stress, indices=chosen, batch_size=64)
+    np.testing.assert_array_equal(picked, everything[[3, 63, 64, 150, 199]])

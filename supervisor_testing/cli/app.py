@@ -34,7 +34,9 @@ def main(quiet: bool) -> None:
     "what",
     required=False,
     default="all",
-    type=click.Choice(["all", "datasets", "models", "supervisors", "generators", "corpora"]),
+    type=click.Choice(
+        ["all", "datasets", "models", "supervisors", "generators", "corpora", "domains"]
+    ),
 )
 def list_command(what: str) -> None:
     """List data sets, model architectures, supervisors, generators or corpus recipes."""

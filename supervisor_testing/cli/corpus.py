@@ -70,7 +70,12 @@ def corpus_show(spec: str, out: Path | None, count: int, seed: int) -> None:
     click.echo(f"generator:  {manifest.generator.name} {manifest.generator.version}")
     click.echo(f"source:     {manifest.source.dataset} ({manifest.source.split})")
     click.echo(f"columns:    {', '.join(opened.columns)}")
-    path = corpus_grid(opened, out or Path(f"{opened.name}.png"), count=count, seed=seed)
+    from supervisor_testing.report.severity_grid import has_severity_grid, severity_grid
+
+    if has_severity_grid(opened):  # corrupted corpora: corruption x severity
+        path = severity_grid(opened, out or Path(f"{opened.name}.png"), seed=seed)
+    else:
+        path = corpus_grid(opened, out or Path(f"{opened.name}.png"), count=count, seed=seed)
     click.echo(f"grid:       {path}")
 
 

@@ -31,6 +31,8 @@ from supervisor_testing.cli.options import OPEN_UNIT, show_progress
               show_default=True)  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Write the results here as JSON.")  # fmt: skip
+@click.option("--scores", "include_scores", is_flag=True,
+              help="Keep per-input scores in --json (for suptest report plots).")  # fmt: skip
 @click.pass_context
 def evaluate_command(
     ctx: click.Context,
@@ -45,6 +47,7 @@ def evaluate_command(
     ci_level: float,
     auroc_ci: str,
     json_path: Path | None,
+    include_scores: bool,
 ) -> None:
     """Evaluate supervisors on stress corpora against nominal data; print a table."""
     from supervisor_testing.plan import EvaluationPlan, run_plan
@@ -67,6 +70,7 @@ def evaluate_command(
     click.echo(results_table(results))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"plan": plan.to_dict(), "results": [r.to_dict() for r in results]}
+        results_json = [r.to_dict(include_scores=include_scores) for r in results]
+        payload = {"plan": plan.to_dict(), "results": results_json}
         json_path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         click.echo(f"results: {json_path}")

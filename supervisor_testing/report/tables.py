@@ -7,7 +7,12 @@ from typing import Literal
 
 from supervisor_testing.evaluate import DetectionResult
 
-__all__ = ["results_table"]
+__all__ = ["format_table", "results_rows", "results_table"]
+
+
+def results_rows(results: Sequence[DetectionResult]) -> tuple[list[str], list[list[str]]]:
+    """The header and one row of cells per result, as :func:`results_table` shows them."""
+    return _rows(results)
 
 
 def _rows(results: Sequence[DetectionResult]) -> tuple[list[str], list[list[str]]]:
@@ -37,6 +42,17 @@ def results_table(
 ) -> str:
     """One row per result: point estimates with their confidence intervals."""
     header, rows = _rows(results)
+    return format_table(header, rows, style=style)
+
+
+def format_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    style: Literal["markdown", "plain"] = "plain",
+) -> str:
+    """Align cells into a plain-text or Markdown table."""
+    header, rows = list(header), [list(row) for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
 
     def line(cells: list[str]) -> str:

@@ -9,12 +9,15 @@ from supervisor_testing.supervisors.registry import (
     register_supervisor,
     supervisors,
 )
+from supervisor_testing.supervisors.state import load_supervisor, save_supervisor
 
 __all__ = [
     "Supervisor",
     "as_model_input",
     "create_supervisor",
     "list_supervisors",
+    "load_supervisor",
     "register_supervisor",
+    "save_supervisor",
     "supervisors",
 ]

@@ -64,6 +64,12 @@ class Supervisor(ABC):
     name: ClassVar[str] = ""
     #: whether :meth:`fit` must run before :meth:`score`.
     requires_fit: ClassVar[bool] = False
+    #: the family ``suptest list supervisors`` groups it under (``softmax``, ``feature``, ...).
+    family: ClassVar[str] = ""
+    #: what :meth:`fit` learns from nominal data, in a few words ("nothing" when no fit).
+    fit_needs: ClassVar[str] = "nothing"
+    #: what a high score says about an input, in a few words.
+    score_meaning: ClassVar[str] = ""
 
     def __init__(self, model: nn.Module, *, batch_size: int = 512) -> None:
         if not isinstance(model, nn.Module):
@@ -99,10 +105,13 @@ class Supervisor(ABC):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The wrapped model's logits for ``x``, in eval mode and in chunks."""
         x = as_model_input(x)
+        # Corpora stream from the CPU; a model placed on an accelerator gets each chunk there.
+        parameter = next(self.model.parameters(), None)
+        device = parameter.device if parameter is not None else x.device
         was_training = self.model.training
         self.model.eval()
         try:
-            chunks = [self.model(chunk) for chunk in x.split(self.batch_size)]
+            chunks = [self.model(chunk.to(device)) for chunk in x.split(self.batch_size)]
         finally:
             self.model.train(was_training)
         if not chunks:

@@ -30,6 +30,8 @@ __all__ = [
 class LogitSupervisor(Supervisor):
     """Base for supervisors that are a function of the logits alone."""
 
+    family = "softmax"
+
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -46,6 +48,7 @@ class MaxSoftmax(LogitSupervisor):
     """Negated maximum softmax probability (Hendrycks & Gimpel, 2017)."""
 
     name = "max-softmax"
+    score_meaning = "negated top softmax probability"
 
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         return -logits.softmax(dim=1).amax(dim=1)
@@ -56,6 +59,7 @@ class PredictionConfidenceScore(LogitSupervisor):
     """Negated margin between the two highest softmax probabilities (Zhang et al., 2020)."""
 
     name = "pcs"
+    score_meaning = "negated top-two softmax margin"
 
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         top2 = logits.softmax(dim=1).topk(2, dim=1).values
@@ -67,6 +71,7 @@ class SoftmaxEntropy(LogitSupervisor):
     """Shannon entropy (nats) of the softmax distribution."""
 
     name = "softmax-entropy"
+    score_meaning = "softmax entropy (nats)"
 
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         log_p = logits.log_softmax(dim=1)
@@ -78,6 +83,7 @@ class DeepGini(LogitSupervisor):
     """Gini impurity ``1 - sum(p^2)`` of the softmax (Feng et al., ISSTA 2020)."""
 
     name = "deepgini"
+    score_meaning = "Gini impurity of the softmax"
 
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         return 1.0 - logits.softmax(dim=1).square().sum(dim=1)
@@ -88,6 +94,7 @@ class MaxLogit(LogitSupervisor):
     """Negated maximum logit (Hendrycks et al., 2022): not squashed by the softmax."""
 
     name = "max-logit"
+    score_meaning = "negated top logit"
 
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         return -logits.amax(dim=1)
@@ -102,6 +109,7 @@ class Energy(LogitSupervisor):
     """
 
     name = "energy"
+    score_meaning = "free energy of the logits"
 
     def __init__(self, model: nn.Module, *, temperature: float = 1.0, batch_size: int = 512):
         super().__init__(model, batch_size=batch_size)

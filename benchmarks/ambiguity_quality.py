@@ -1,0 +1,119 @@
+"""How ambiguous and how valid AmbiGuess corpora are, next to nominal data and mixups.
+
+For each data set, builds (or reuses) the ``<dataset>-ambiguous`` recipe's corpus, trains
+an independent classifier on the nominal ``train`` split (``resnet`` with seed 1 by
+default: no generation step uses it) and calls
+:func:`generators.ambiguous.assess_ambiguity` with the ``test`` split as the nominal set and
+the ``calibration`` split as the validity reference. Prints one table per data set and
+writes ``benchmarks/results/ambiguity_quality.json`` (entries for other data sets are
+kept).
+
+    python benchmarks/ambiguity_quality.py                         # MNIST, then Fashion-MNIST
+    python benchmarks/ambiguity_quality.py --dataset mnist --arch mlp
+    python benchmarks/ambiguity_quality.py --corpus PATH --dataset mnist   # any corpus
+    python benchmarks/ambiguity_quality.py --dataset fashion-mnist --pairs 0-6,2-4,5-7
+    python benchmarks/ambiguity_quality.py --dataset mnist --max-tries 3     # bounded time
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # a script run from a checkout, not an installed package
+    sys.path.insert(0, str(REPO))
+
+RESULTS = REPO / "benchmarks" / "results" / "ambiguity_quality.json"
+DATASETS = ("mnist", "fashion-mnist")
+
+
+def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
+    from generators.ambiguous import assess_ambiguity
+    from supervisor_testing.data import load_dataset
+    from supervisor_testing.recipes import build_recipe, load_recipe, resolve_corpus
+
+    start = time.perf_counter()
+    if args.corpus:
+        corpus = resolve_corpus(args.corpus)
+    else:
+        recipe = load_recipe(f"{dataset_name}-ambiguous")
+        overrides: dict[str, Any] = {}
+        suffix = ""
+        if args.pairs:
+            pairs = [[int(c) for c in item.split("-")] for item in args.pairs.split(",")]
+            overrides["pairs"] = pairs
+            suffix += f"-{len(pairs)}-pairs"
+        if args.max_tries:
+            overrides["max_tries"] = args.max_tries
+            suffix += f"-{args.max_tries}-tries"
+        if overrides:
+            recipe = dataclasses.replace(
+                recipe,
+                name=recipe.name + suffix,
+                generator_params={**recipe.generator_params, **overrides},
+            )
+        corpus = build_recipe(recipe, progress=not args.quiet)
+    built = time.perf_counter() - start
+    start = time.perf_counter()
+    assessment = assess_ambiguity(
+        corpus,
+        train=load_dataset(dataset_name, "train"),
+        test=load_dataset(dataset_name, "test"),
+        reference=load_dataset(dataset_name, "calibration"),
+        arch=args.arch,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    return {
+        "dataset": dataset_name,
+        "corpus": corpus.name,
+        "corpus_sha256": corpus.sha256(),
+        "corpus_params": corpus.manifest.generator.params,
+        "build_seconds": round(built, 1),
+        "assess_seconds": round(time.perf_counter() - start, 1),
+        **assessment.to_dict(),
+        "table": assessment.table(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=DATASETS, action="append")
+    parser.add_argument("--corpus", help="assess this corpus (directory or recipe) instead")
+    parser.add_argument("--pairs", help="only these class pairs, e.g. 0-6,2-4 (a cheaper run)")
+    parser.add_argument("--max-tries", type=int, help="fewer retries than the recipe's 20")
+    parser.add_argument("--arch", default="resnet", help="the independent classifier")
+    parser.add_argument("--seed", type=int, default=1, help="the classifier's seed")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+
+    rows = []
+    for name in args.dataset or DATASETS:
+        row = run_one(name, args)
+        rows.append(row)
+        print(
+            f"\n{row['dataset']}: {row['corpus']} vs nominal test and mixups; classifier "
+            f"{row['classifier']} (test accuracy {row['classifier_test_accuracy']:.4f}), "
+            f"validity reference {row['validity_reference']}"
+        )
+        print(row["table"])
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
+    done = {r["dataset"] for r in rows}
+    kept = [r for r in previous if r["dataset"] not in done]
+    RESULTS.write_text(json.dumps([*kept, *rows], indent=2, sort_keys=True) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Import the ambiguous data sets the AmbiGuess authors released, from local files.
+
+Two of their export formats are read (nothing is downloaded):
+
+* CSV (``mnist-test.csv``): a pandas index column, then ``dataset``, ``split``, ``class_1``,
+  ``class_2``, ``p(class_1)``, ``p(class_2)``, ``det_label``, ``autoencoder_id`` and one
+  column per pixel, ``x_(row, col)``, row-major.
+* NumPy (a folder such as ``npy-arrays/``): ``<name>-images.npy`` (uint8 ``N x H x W``),
+  ``<name>-prob-labels.npy`` (``N x K``) and ``<name>-det-labels.npy`` (``N``).
+
+The result is an ``ambiguous`` corpus like the generator's, with the ``pair`` column and an
+``autoencoder_id`` column (-1 where the format does not say).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from supervisor_testing.corpus import ColumnSpec, Corpus, GeneratorInfo, SourceInfo, write_corpus
+from supervisor_testing.errors import InvalidInputError
+
+__all__ = ["import_released_corpus"]
+
+_CSV_FIELDS = ("class_1", "class_2", "p(class_1)", "p(class_2)", "det_label", "autoencoder_id")
+
+
+def _file_sha256(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_csv(path: Path) -> dict[str, np.ndarray]:
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InvalidInputError(f"{path} is empty; expected the released CSV") from None
+        missing = [c for c in _CSV_FIELDS if c not in header]
+        pixels = [i for i, c in enumerate(header) if c.startswith("x_(")]
+        if missing or not pixels:
+            raise InvalidInputError(
+                f"{path} is not an AmbiGuess CSV export (missing columns: "
+                f"{', '.join(missing) or 'the x_(row, col) pixels'})"
+            )
+        where = {c: header.index(c) for c in _CSV_FIELDS}
+        rows = [row for row in reader if row]
+    if not rows:
+        raise InvalidInputError(f"{path} holds no samples")
+    try:
+        fields = {c: np.array([float(r[where[c]]) for r in rows]) for c in _CSV_FIELDS}
+        images = np.array([[int(float(r[i])) for i in pixels] for r in rows])
+    except (ValueError, IndexError) as exc:
+        raise InvalidInputError(f"{path}: a row is malformed ({exc})") from None
+    side = math.isqrt(len(pixels))
+    if side * side != len(pixels) or images.min() < 0 or images.max() > 255:
+        raise InvalidInputError(f"{path}: pixels must be a square image of values in 0..255")
+    pairs = np.stack([fields["class_1"], fields["class_2"]], axis=1).astype(np.int64)
+    probs = np.stack([fields["p(class_1)"], fields["p(class_2)"]], axis=1)
+    return {
+        "images": images.reshape(-1, 1, side, side).astype(np.uint8),
+        "pairs": pairs,
+        "pair_probs": probs,
+        "labels": fields["det_label"].astype(np.int64),
+        "autoencoder_id": fields["autoencoder_id"].astype(np.int64),
+    }
+
+
+def _read_numpy(folder: Path) -> tuple[dict[str, np.ndarray], list[Path]]:
+    found = sorted(folder.glob("*-images.npy"))
+    if len(found) != 1:
+        raise InvalidInputError(
+            f"{folder} must hold exactly one <name>-images.npy with its -prob-labels.npy and "
+            f"-det-labels.npy (found {len(found)})"
+        )
+    stem = found[0].name.removesuffix("-images.npy")
+    files = [folder / f"{stem}-{part}.npy" for part in ("images", "prob-labels", "det-labels")]
+    absent = [f.name for f in files if not f.is_file()]
+    if absent:
+        raise InvalidInputError(f"{folder} lacks {', '.join(absent)}")
+    images, soft, labels = (np.load(f, allow_pickle=False) for f in files)
+    if (
+        images.ndim != 3
+        or soft.ndim != 2
+        or labels.shape != (len(images),)
+        or soft.shape[0] != len(images)
+    ):
+        raise InvalidInputError(f"{folder}: arrays have inconsistent shapes")
+    if ((soft > 0).sum(axis=1) != 2).any():
+        raise InvalidInputError(f"{folder}: every prob-labels row needs two non-zero classes")
+    pairs = np.sort(np.argsort(-soft, axis=1, kind="stable")[:, :2], axis=1)
+    return {
+        "images": images[:, None].astype(np.uint8),
+        "pairs": pairs.astype(np.int64),
+        "pair_probs": np.take_along_axis(soft, pairs, axis=1),
+        "labels": labels.astype(np.int64),
+        "autoencoder_id": np.full(len(images), -1, dtype=np.int64),
+    }, files
+
+
+def import_released_corpus(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    dataset: str = "mnist",
+    split: str = "test",
+    name: str | None = None,
+    overwrite: bool = False,
+) -> Corpus:
+    """Convert a released AmbiGuess CSV file or NumPy folder into a corpus at ``out``.
+
+    Args:
+        path: the ``.csv`` file or the folder with the three ``.npy`` arrays.
+        dataset: the data set whose classes the files index (names the label space).
+        split: recorded as the source split.
+
+    Raises:
+        InvalidInputError: the files are missing or not in a released format.
+    """
+    from supervisor_testing.data import dataset_info
+
+    source = Path(path)
+    if source.is_dir():
+        data, files = _read_numpy(source)
+    elif source.is_file():
+        data, files = _read_csv(source), [source]
+    else:
+        raise InvalidInputError(f"{source} does not exist; pass the released .csv or npy folder")
+    class_names = tuple(dataset_info(dataset).class_names)
+    k = len(class_names)
+    pairs = np.sort(data["pairs"], axis=1)
+    swapped = data["pairs"][:, 0] > data["pairs"][:, 1]
+    probs = np.where(swapped[:, None], data["pair_probs"][:, ::-1], data["pair_probs"])
+    if pairs.min() < 0 or pairs.max() >= k or (pairs[:, 0] == pairs[:, 1]).any():
+        raise InvalidInputError(
+            f"{source}: class indices must be two different values in 0..{k - 1}"
+        )
+    labels = data["labels"]
+    if not ((labels == pairs[:, 0]) | (labels == pairs[:, 1])).all():
+        raise InvalidInputError(f"{source}: a hard label is not one of its pair's classes")
+    probs = probs / probs.sum(axis=1, keepdims=True)  # the CSV prints rounded values
+    label_probs = np.zeros((len(labels), k), dtype=np.float32)
+    np.put_along_axis(label_probs, pairs, probs.astype(np.float32), axis=1)
+    columns = {
+        "images": torch.from_numpy(data["images"]),
+        "labels": torch.from_numpy(labels),
+        "label_probs": torch.from_numpy(label_probs),
+        "source_index": torch.full((len(labels),), -1, dtype=torch.int64),
+        "pair": torch.from_numpy(pairs),
+        "autoencoder_id": torch.from_numpy(data["autoencoder_id"]),
+    }
+    return write_corpus(
+        out,
+        columns,
+        name=name or Path(out).name,
+        kind="ambiguous",
+        class_names=class_names,
+        generator=GeneratorInfo("ambiguess-release", "1", {"file": source.name}),
+        source=SourceInfo(dataset, split, _file_sha256(files)),
+        extra_columns={
+            "pair": ColumnSpec("int64", (2,)),
+            "autoencoder_id": ColumnSpec("int64"),
+        },
+        overwrite=overwrite,
+    )

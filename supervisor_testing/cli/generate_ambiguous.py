@@ -1,0 +1,79 @@
+"""`suptest generate ambiguous`: an AmbiGuess corpus from a data set's training split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from supervisor_testing.cli.options import show_progress
+
+
+def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
+    if value is None:
+        return None
+    pairs = []
+    for item in value.split(","):
+        first, sep, second = item.strip().partition("-")
+        if not sep or not first.isdigit() or not second.isdigit():
+            raise click.BadParameter(
+                f"{item.strip()!r} is not a pair; write class indices like 3-5,4-9", ctx, param
+            )
+        pairs.append([int(first), int(second)])
+    return pairs
+
+
+@click.command("ambiguous")
+@click.option("--dataset", "dataset_name", default="mnist", show_default=True,
+              help="Data set name or path to user data.")  # fmt: skip
+@click.option("--split", default="train", show_default=True,
+              help="The split the pair models learn from.")  # fmt: skip
+@click.option("--n", "num_samples", type=click.IntRange(min=1), default=10_000,
+              show_default=True, help="Samples to generate.")  # fmt: skip
+@click.option("--max-label-diff", type=click.FloatRange(0, 1, min_open=True), default=0.2,
+              show_default=True, help="Keep points whose two class probabilities differ "
+              "by less than this.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seeds sampling and hard labels.")  # fmt: skip
+@click.option("--model-seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seeds training of the pair models (cached per seed).")  # fmt: skip
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Training epochs per try [default: 80].")  # fmt: skip
+@click.option("--pairs", callback=_parse_pairs, default=None,
+              help="Class pairs, e.g. 3-5,4-9 [default: every pair].")  # fmt: skip
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace an existing corpus at OUT.")
+@click.pass_context
+def generate_ambiguous(
+    ctx: click.Context,
+    dataset_name: str,
+    split: str,
+    num_samples: int,
+    max_label_diff: float,
+    seed: int,
+    model_seed: int,
+    epochs: int | None,
+    pairs: list | None,
+    out: Path,
+    overwrite: bool,
+) -> None:
+    """Train (or load) one AmbiGuess model per class pair and sample ambiguous images.
+
+    Maps onto generators.ambiguous.make_ambiguous_corpus.
+    """
+    from generators.ambiguous import make_ambiguous_corpus
+
+    corpus = make_ambiguous_corpus(
+        dataset_name,
+        out,
+        split=split,
+        num_samples=num_samples,
+        max_label_diff=max_label_diff,
+        seed=seed,
+        model_seed=model_seed,
+        epochs=epochs,
+        pairs=pairs,
+        overwrite=overwrite,
+        progress=show_progress(ctx),
+    )
+    click.echo(f"{corpus.name}: {len(corpus)} ambiguous samples in {corpus.path}")

@@ -1,0 +1,74 @@
+"""`suptest generate domains`: an extrapolated-domain corpus from a nominal corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from supervisor_testing.cli.options import show_progress
+
+
+@click.command("domains")
+@click.option("--corpus", "corpus_spec", required=True,
+              help="Nominal CORPUS to re-depict: a corpus directory or a recipe name.")  # fmt: skip
+@click.option("--domains", default="all", show_default=True,
+              help="'all' or comma-separated domain names (`suptest list domains`).")  # fmt: skip
+@click.option("--strength", type=click.FloatRange(0, 1), default=None,
+              help="Rendering strength in [0, 1] [default: each domain's catalogue "
+                   "strength].")  # fmt: skip
+@click.option("--pipeline", type=click.Path(path_type=Path), default=None,
+              help="Directory of a saved diffusers pipeline: realise the domains' text "
+                   "prompts with it instead of the offline renderers.")  # fmt: skip
+@click.option("--prompt-mode", type=click.Choice(["img2img", "text-to-image"]),
+              default="img2img", show_default=True,
+              help="With --pipeline: edit each source image, or draw from the prompt.")  # fmt: skip
+@click.option("--catalogue", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A domain catalogue TOML file [default: the shipped one].")  # fmt: skip
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Seeded subsample of source images; each appears in every domain.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace an existing corpus at --out.")
+@click.pass_context
+def generate_domains(
+    ctx: click.Context,
+    corpus_spec: str,
+    domains: str,
+    strength: float | None,
+    pipeline: Path | None,
+    prompt_mode: str,
+    catalogue: Path | None,
+    samples: int | None,
+    seed: int,
+    out: Path,
+    overwrite: bool,
+) -> None:
+    """Draw every image of CORPUS in each domain, keeping its label."""
+    # Maps the flags onto the `domains` generator's parameters and Generator.build.
+    from supervisor_testing.generation import create_generator
+    from supervisor_testing.recipes import list_recipes, resolve_corpus
+
+    generator = create_generator(
+        "domains",
+        domains=domains,
+        strength=strength,
+        pipeline=None if pipeline is None else str(pipeline),
+        prompt_mode=prompt_mode,
+        catalogue=None if catalogue is None else str(catalogue),
+    )
+    source = resolve_corpus(corpus_spec, progress=show_progress(ctx)).to_dataset()
+    built = generator.build(
+        source,
+        out,
+        seed=seed,
+        num_samples=samples,
+        name=out.name,
+        recipe=corpus_spec if corpus_spec in list_recipes() else None,
+        overwrite=overwrite,
+        progress=show_progress(ctx),
+    )
+    count = len(generator.domain_names)  # type: ignore[attr-defined]
+    realisation = generator.params["realisation"]
+    click.echo(f"{built.name}: {len(built)} samples ({count} domains, {realisation}) in "
+               f"{built.path}")  # fmt: skip

@@ -1,0 +1,146 @@
+"""Study tables and heatmap: AUROC per supervisor (rows) and input kind (columns)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["StudySummary", "summarise", "write_study_report"]
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """AUROC over runs (architecture x seed) for each supervisor and kind."""
+
+    supervisors: tuple[str, ...]
+    kinds: tuple[str, ...]
+    mean: np.ndarray  # supervisors x kinds, NaN where n/a
+    std: np.ndarray
+    ci_low: np.ndarray  # mean of the per-run interval bounds
+    ci_high: np.ndarray
+    runs: np.ndarray  # how many runs contributed
+    seconds_per_cell: float
+
+    def cell(self, supervisor: str, kind: str) -> str:
+        i, j = self.supervisors.index(supervisor), self.kinds.index(kind)
+        if self.runs[i, j] == 0:
+            return "n/a"
+        return (
+            f"{self.mean[i, j]:.3f} ± {self.std[i, j]:.3f} "
+            f"[{self.ci_low[i, j]:.3f}, {self.ci_high[i, j]:.3f}]"
+        )
+
+    def leaders(self) -> dict[str, str]:
+        """The supervisor with the highest mean AUROC per kind."""
+        out = {}
+        for j, kind in enumerate(self.kinds):
+            column = np.where(self.runs[:, j] > 0, self.mean[:, j], -np.inf)
+            out[kind] = self.supervisors[int(np.argmax(column))]
+        return out
+
+    def markdown(self) -> str:
+        header = "| supervisor | " + " | ".join(self.kinds) + " |"
+        rule = "|---|" + "---|" * len(self.kinds)
+        rows = [
+            f"| {s} | " + " | ".join(self.cell(s, k) for k in self.kinds) + " |"
+            for s in self.supervisors
+        ]
+        return "\n".join([header, rule, *rows])
+
+
+def summarise(records: Sequence[dict[str, Any]]) -> StudySummary:
+    """Aggregate cell records (as :func:`run_study` returns them)."""
+    supervisors = tuple(dict.fromkeys(r["supervisor"] for r in records))
+    kinds = tuple(dict.fromkeys(r["kind"] for r in records))
+    values: dict[tuple[str, str], list[tuple[float, float, float]]] = defaultdict(list)
+    seconds = []
+    for record in records:
+        seconds.append(record.get("seconds", 0.0))
+        if record.get("status") == "ok":
+            auroc = record["result"]["auroc"]
+            values[record["supervisor"], record["kind"]].append(
+                (auroc["value"], auroc["low"], auroc["high"])
+            )
+    shape = (len(supervisors), len(kinds))
+    mean, std, low, high = (np.full(shape, np.nan) for _ in range(4))
+    runs = np.zeros(shape, dtype=int)
+    for i, supervisor in enumerate(supervisors):
+        for j, kind in enumerate(kinds):
+            cell = np.array(values.get((supervisor, kind), []))
+            if len(cell):
+                runs[i, j] = len(cell)
+                mean[i, j], low[i, j], high[i, j] = cell.mean(axis=0)
+                std[i, j] = cell[:, 0].std(ddof=1) if len(cell) > 1 else 0.0
+    return StudySummary(
+        supervisors=supervisors,
+        kinds=kinds,
+        mean=mean,
+        std=std,
+        ci_low=low,
+        ci_high=high,
+        runs=runs,
+        seconds_per_cell=float(np.mean(seconds)) if seconds else 0.0,
+    )
+
+
+def _heatmap(summary: StudySummary, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(
+        figsize=(1.6 + 1.3 * len(summary.kinds), 0.9 + 0.38 * len(summary.supervisors))
+    )
+    image = ax.imshow(np.ma.masked_invalid(summary.mean), cmap="viridis", vmin=0.5, vmax=1.0)
+    ax.set_xticks(range(len(summary.kinds)), summary.kinds, rotation=30, ha="right")
+    ax.set_yticks(range(len(summary.supervisors)), summary.supervisors)
+    for i in range(len(summary.supervisors)):
+        for j in range(len(summary.kinds)):
+            value = summary.mean[i, j]
+            text = "n/a" if np.isnan(value) else f"{value:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if np.isnan(value) or value < 0.8 else "black")  # fmt: skip
+    fig.colorbar(image, ax=ax, label="mean AUROC")
+    ax.set_title("AUROC by supervisor and input kind")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_study_report(
+    records: Sequence[dict[str, Any]], out: str | Path, *, config: dict[str, Any]
+) -> StudySummary:
+    """Write ``results.json``, ``study.md`` and ``auroc-heatmap.png`` into ``out``."""
+    out = Path(out)
+    summary = summarise(records)
+    (out / "results.json").write_text(
+        json.dumps({"config": config, "cells": list(records)}, indent=2, sort_keys=True) + "\n"
+    )
+    _heatmap(summary, out / "auroc-heatmap.png")
+    leaders = summary.leaders()
+    runs = len(config["architectures"]) * len(config["seeds"])
+    lines = [
+        f"# Supervisor study on {config['dataset']}",
+        "",
+        f"AUROC, mean ± std over {runs} runs ({', '.join(config['architectures'])} x seeds "
+        f"{', '.join(map(str, config['seeds']))}), with the mean of the per-run 95% bootstrap "
+        f"intervals; at most {config['samples']} inputs per stress corpus. "
+        f"Mean compute per cell: {summary.seconds_per_cell:.1f} s.",
+        "",
+        summary.markdown(),
+        "",
+        "Best supervisor per kind: "
+        + ", ".join(f"{kind}: `{name}`" for kind, name in leaders.items()),
+        "",
+        "![AUROC heatmap](auroc-heatmap.png)",
+        "",
+    ]
+    (out / "study.md").write_text("\n".join(lines))
+    return summary

@@ -1,0 +1,644 @@
+"""AmbiGuess: pair models, acceptance, labeller, density sampler, corpus, cache, quality.
+
+Everything trains on scikit-learn's 8 x 8 digits with a few epochs and small batches, so
+the models are far from the reference's quality; the tests check mechanics and contracts
+(values against independent computations, seeding, errors), not image quality. The
+acceptance rule is relaxed where a test needs an accepted model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from generators.ambiguous import (
+    AmbiguousGenerator,
+    DensitySampler,
+    PairTrainingConfig,
+    ambiguity_scores,
+    make_ambiguous_corpus,
+    passes_acceptance,
+    pixel_mixup,
+    sample_corpus_columns,
+    soft_labels,
+    to_uint8,
+    train_pair_models,
+)
+from generators.ambiguous.class_pairs import MIN_IMAGES_PER_CLASS, class_pairs
+from generators.ambiguous.density_sampler import grid_axes
+from generators.ambiguous.masked_adam import MaskedAdam
+from generators.ambiguous.prior import sample_prior
+from generators.ambiguous.reconstruction_loss import sigmoid_mse
+from generators.ambiguous.validity_autoencoder import error_percentiles
+from supervisor_testing.cli import main
+from supervisor_testing.data import load_dataset
+from supervisor_testing.data.dataset import Dataset
+from supervisor_testing.errors import InvalidInputError
+from supervisor_testing.generation import create_generator
+from supervisor_testing.recipes import load_recipe
+
+# Small enough to train in about a second; relaxed so that the models count as accepted.
+# Such models label the band between the clusters with |p1 - p2| of about 0.5 to 0.8, so
+# the tests sample with a wide MLD (the reference's 0.1 to 0.3 needs fully trained models).
+FAST = {
+    "epochs": 25,
+    "batch_size": 64,
+    "max_tries": 1,
+    "disc_accuracy_range": (0.0, 1.0),
+    "min_class_accuracy": 0.0,
+}
+PAIRS = [[0, 1], [3, 5]]
+MLD = 0.7
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run faster on one thread than on two that wait for each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    return load_dataset("digits", "train")
+
+
+@pytest.fixture(scope="module")
+def trained(digits: Dataset):
+    return train_pair_models(
+        digits, config=PairTrainingConfig(**FAST), seed=0, pairs=PAIRS, cache=False
+    )
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """One cache for the tests that build corpora, so the pair models train once."""
+    path = tmp_path_factory.mktemp("ambiguous-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUPERVISOR_TESTING_CACHE", str(path))
+        yield path
+
+
+def _tiny_dataset(counts: list[int]) -> Dataset:
+    labels = torch.cat([torch.full((n,), c, dtype=torch.int64) for c, n in enumerate(counts)])
+    images = torch.randint(0, 256, (len(labels), 1, 4, 4), dtype=torch.uint8)
+    return Dataset("tiny", "train", images, labels, tuple(str(c) for c in range(len(counts))))
+
+
+# --- the prior and the grid -----------------------------------------------------------
+
+
+def test_prior_puts_the_first_class_left_and_the_second_right():
+    config = PairTrainingConfig()
+    sizes = torch.tensor([4000, 3001])
+    classes = torch.tensor([[2, 7], [0, 1]])
+    z, labels = sample_prior(
+        sizes, classes, config, width=4200, generator=torch.Generator().manual_seed(0)
+    )
+    assert z.shape == (2, 4200, 2) and labels.shape == (2, 4200)
+    for p, b in enumerate(sizes.tolist()):
+        half = b // 2
+        assert (labels[p, :half] == classes[p, 0]).all()
+        assert (labels[p, half:b] == classes[p, 1]).all()
+        left, right = z[p, :half], z[p, half:b]
+        assert torch.allclose(left.mean(0), torch.tensor([-3.0, 0.0]), atol=0.1)
+        assert torch.allclose(right.mean(0), torch.tensor([3.0, 0.0]), atol=0.1)
+        assert torch.allclose(left.std(0), torch.ones(2), atol=0.1)
+
+
+def test_grid_spans_the_band_between_the_clusters():
+    axes, size = grid_axes(PairTrainingConfig(), 50)
+    # axis 0: [mu1 + 2s, mu2 - 2s] = [-1, 1]; axis 1: the means coincide, so 0 +- 5s.
+    assert size.tolist() == pytest.approx([2 / 50, 10 / 50])
+    assert axes[0, 0].item() == pytest.approx(-1 + 1 / 50)
+    assert axes[0, -1].item() == pytest.approx(1 - 1 / 50)
+    assert axes[1, 0].item() == pytest.approx(-5 + 5 / 50)
+    assert axes[1, -1].item() == pytest.approx(5 - 5 / 50)
+
+
+# --- the acceptance rule and retries ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("disc", "cls", "ok"),
+    [
+        (0.5, 0.9, True),
+        (0.41, 1.0, True),
+        (0.4, 1.0, False),  # the interval is open at both ends
+        (0.6, 1.0, False),
+        (0.59, 0.8999, False),
+        (0.7, 1.0, False),
+    ],
+)
+def test_acceptance_rule(disc, cls, ok):
+    assert passes_acceptance(disc, cls, PairTrainingConfig()) is ok
+
+
+def test_a_rejected_pair_is_retried_and_reported(digits):
+    impossible = {**FAST, "epochs": 2, "max_tries": 2, "disc_accuracy_range": (0.9999, 1.0)}
+    with pytest.warns(
+        UserWarning, match="failed the acceptance rule in all 2 tries and yield no samples: 0-1"
+    ):
+        result = train_pair_models(
+            digits, config=PairTrainingConfig(**impossible), pairs=[[0, 1]], cache=False
+        )
+    (report,) = result.reports
+    assert report.tries == 2 and not report.accepted
+    assert result.rejected_pairs == [(0, 1)]
+    with pytest.raises(InvalidInputError, match="no pair model passed"):
+        sample_corpus_columns(result, 10, max_label_diff=0.2, seed=0)
+
+
+def test_a_pair_that_passes_is_not_retried(trained):
+    assert [r.tries for r in trained.reports] == [1, 1]
+    assert all(r.accepted for r in trained.reports)
+    for r in trained.reports:
+        assert 0 <= r.disc_accuracy <= 1 and 0 <= r.class_accuracy <= 1
+
+
+# --- the batched model --------------------------------------------------------------------
+
+
+def _dense_forward(mlp, p: int, x: np.ndarray, slope: float) -> np.ndarray:
+    """One pair's MLP in float64 numpy: an independent re-computation."""
+    h = x
+    for i, layer in enumerate((mlp.fc1, mlp.fc2, mlp.fc3)):
+        h = (
+            h @ layer.weight[p].detach().double().numpy()
+            + layer.bias[p, 0].detach().double().numpy()
+        )
+        if i < 2:
+            h = np.where(h > 0, h, slope * h)
+    return h
+
+
+def test_soft_label_is_the_softmax_of_the_two_discriminator_logits(trained):
+    model = trained.model
+    z = torch.randn(model.num_pairs, 30, 2, generator=torch.Generator().manual_seed(1))
+    probs = soft_labels(model, z)
+    assert probs.shape == (2, 30, 2)
+    assert torch.allclose(probs.sum(-1), torch.ones(2, 30))
+    for p in range(model.num_pairs):
+        logits = []
+        for c in model.classes[p].tolist():
+            onehot = np.zeros((30, model.num_classes))
+            onehot[:, c] = 1
+            x = np.concatenate([z[p].double().numpy(), onehot], axis=1)
+            logits.append(_dense_forward(model.discriminator_mlp, p, x, 0.3)[:, 0])
+        expected = np.exp(logits[0]) / (np.exp(logits[0]) + np.exp(logits[1]))
+        assert np.allclose(probs[p, :, 0].numpy(), expected, atol=1e-5)
+
+
+@torch.no_grad()
+def test_pairs_in_the_stack_do_not_influence_each_other(trained):
+    model = trained.model
+    z = torch.randn(2, 5, 2, generator=torch.Generator().manual_seed(2))
+    before = model.decode(z)[0]
+    changed = model.select([0, 1])
+    for param in changed.decoder_mlp.parameters():
+        param[1].add_(1.0)
+    assert torch.equal(changed.decode(z)[0], before)
+    assert not torch.equal(changed.decode(z)[1], model.decode(z)[1])
+    # the decoder ends in a sigmoid over the pixels
+    x = z[0].double().numpy()
+    expected = 1 / (1 + np.exp(-_dense_forward(model.decoder_mlp, 0, x, 0.3)))
+    assert np.allclose(before.numpy(), expected, atol=1e-5)
+
+
+def test_fused_reconstruction_loss_matches_autograd():
+    gen = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 5, 7, generator=gen, requires_grad=True)
+    target = torch.rand(2, 5, 7, generator=gen)
+    weight = torch.rand(2, 5, generator=gen)
+    fused = sigmoid_mse(logits, target, weight)
+    plain = ((torch.sigmoid(logits) - target) ** 2 * weight[..., None]).sum(dim=(1, 2))
+    assert torch.allclose(fused, plain, atol=1e-6)
+    (g1,) = torch.autograd.grad((fused * torch.tensor([1.0, 2.0])).sum(), logits)
+    (g2,) = torch.autograd.grad((plain * torch.tensor([1.0, 2.0])).sum(), logits)
+    assert torch.allclose(g1, g2, atol=1e-6)
+
+
+def test_masked_adam_leaves_idle_pairs_alone_and_follows_keras_adam():
+    param = torch.ones(2, 3)
+    grad = torch.tensor([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
+    adam = MaskedAdam([param], lr=0.1, eps=1e-7)
+    adam.step([grad], torch.tensor([True, False]))
+    assert torch.equal(param[1], torch.ones(3))
+    # first Keras step: m = 0.1 g, v = 0.001 g², lr_t = lr sqrt(1 - .999) / (1 - .9)
+    lr_t = 0.1 * math.sqrt(1 - 0.999) / (1 - 0.9)
+    expected = 1 - lr_t * (0.1 * grad[0]) / (torch.sqrt(0.001 * grad[0] ** 2) + 1e-7)
+    assert torch.allclose(param[0], expected)
+    adam.step([grad], torch.tensor([False, True]))  # pair 1's first step, same formula
+    assert torch.allclose(
+        param[1], 1 - lr_t * (0.1 * grad[1]) / (torch.sqrt(0.001 * grad[1] ** 2) + 1e-7)
+    )
+
+
+# --- the density sampler -----------------------------------------------------------------
+
+
+def test_sampler_keeps_only_ambiguous_points_inside_the_band(trained):
+    model = trained.model
+    sampler = DensitySampler(model, trained.config, grid_size=20)
+    rngs = [np.random.default_rng(i) for i in range(2)]
+    z, p, short = sampler.draw([300, 300], max_label_diff=MLD, rngs=rngs)
+    for zi, pi in zip(z, p, strict=True):
+        assert len(zi) == 300
+        assert ((pi[:, 0] - pi[:, 1]).abs() < MLD).all()
+        assert (zi[:, 0].abs() <= 1).all() and (zi[:, 1].abs() <= 5).all()
+    # the labels returned are the labeller's at the returned points
+    again = soft_labels(model, torch.stack(z))
+    assert torch.allclose(again, torch.stack(p), atol=1e-6)
+    assert short == [False, False]
+
+
+def test_cells_with_an_unambiguous_centre_weigh_nothing(trained):
+    sampler = DensitySampler(trained.model, trained.config, grid_size=20)
+    weights = sampler.cell_weights(0.6)
+    gap = (sampler.centre_labels[..., 0] - sampler.centre_labels[..., 1]).abs()
+    assert (gap > 0.6).any() and (gap <= 0.6).any()  # both kinds of cells exist
+    assert (weights[gap > 0.6] == 0).all()
+    assert torch.equal(weights[gap <= 0.6], sampler.gradient_norms[gap <= 0.6])
+    # gradient of sum(dec(z)^2) at one centre, by finite differences
+    z0 = sampler.centres[7].double()
+    dec = lambda z: (trained.model.select([0]).decode(z.float().view(1, 1, 2)) ** 2).sum()  # noqa: E731
+    eps = 1e-2
+    fd = torch.tensor(
+        [(dec(z0 + eps * e) - dec(z0 - eps * e)).item() / (2 * eps) for e in torch.eye(2).double()]
+    )
+    assert sampler.gradient_norms[0, 7].item() == pytest.approx(fd.norm().item(), rel=0.05)
+
+
+def test_density_grid_is_kept_beside_the_models(digits, model_cache):
+    from generators.ambiguous import load_trained_pairs
+
+    cached = train_pair_models(digits, config=PairTrainingConfig(**FAST), seed=0, pairs=PAIRS)
+    norms = cached.gradient_norms(20)
+    assert (cached.path / "density-grid-20.safetensors").is_file()
+    assert torch.equal(load_trained_pairs(cached.path).gradient_norms(20), norms)
+    sampler = DensitySampler(cached.model, cached.config, grid_size=20)
+    assert torch.equal(sampler.gradient_norms, norms)
+
+
+def test_sampler_gives_up_after_a_hundred_candidates_per_sample(trained):
+    sampler = DensitySampler(trained.model, trained.config, grid_size=20)
+    rngs = [np.random.default_rng(0), np.random.default_rng(1)]
+    z, _, short = sampler.draw([5, 0], max_label_diff=1e-9, rngs=rngs)
+    assert len(z[0]) < 5 and short == [True, False]
+
+
+# --- quantisation --------------------------------------------------------------------------
+
+
+def test_quantisation_clips_before_the_cast():
+    pixels = torch.tensor([0.0, 0.5, 1.0, 1.0 + 1e-6, 1.7, -0.2, float("nan")])
+    assert to_uint8(pixels).tolist() == [0, 128, 255, 255, 255, 0, 0]
+    # what the reference's floor(x * 256) cast does to a saturated pixel:
+    assert np.floor(np.float32(1.0) * 256).astype(np.int64).astype(np.uint8) == 0
+
+
+# --- the corpus, seeding and the cache -----------------------------------------------------
+
+
+def _generator(**extra) -> AmbiguousGenerator:
+    return AmbiguousGenerator(pairs=PAIRS, grid_size=20, max_label_diff=MLD, **{**FAST, **extra})
+
+
+def test_corpus_has_two_class_soft_labels_and_pair_columns(digits, model_cache, tmp_path):
+    corpus = _generator().build(digits, tmp_path / "amb", seed=0, num_samples=101)
+    assert corpus.kind == "ambiguous" and len(corpus) == 101
+    data = corpus.load()
+    probs, pair, labels = data["label_probs"], data["pair"], data["labels"]
+    nonzero = probs > 0
+    assert (nonzero.sum(1) == 2).all()
+    assert torch.equal(torch.nonzero(nonzero)[:, 1].view(-1, 2), pair)
+    assert {tuple(p) for p in pair.tolist()} == {(0, 1), (3, 5)}
+    p1 = probs.gather(1, pair[:, :1]).squeeze(1)
+    p2 = probs.gather(1, pair[:, 1:]).squeeze(1)
+    assert ((p1 - p2).abs() < MLD).all()
+    assert ((labels == pair[:, 0]) | (labels == pair[:, 1])).all()
+    assert (data["source_index"] == -1).all()
+    assert data["latent"].shape == (101, 2) and (data["latent"][:, 0].abs() <= 1).all()
+    counts = torch.bincount(pair[:, 0], minlength=4)
+    assert sorted(counts[[0, 3]].tolist()) == [50, 51]  # split evenly over the pairs
+
+
+def test_hard_labels_follow_the_soft_labels(trained):
+    columns = sample_corpus_columns(trained, 4000, max_label_diff=MLD, seed=4, grid_size=20)
+    pair, probs, labels = columns["pair"], columns["label_probs"], columns["labels"]
+    p_first = probs.gather(1, pair[:, :1]).squeeze(1)
+    drew_first = (labels == pair[:, 0]).double()
+    # E[first drawn] = mean p_first; 4000 draws give a standard error below 0.008.
+    assert drew_first.mean().item() == pytest.approx(p_first.double().mean().item(), abs=0.03)
+    images = columns["images"]
+    assert images.dtype == torch.uint8 and images.shape == (4000, 1, 8, 8)
+
+
+def _shard_bytes(corpus) -> bytes:
+    return b"".join((corpus.path / shard.path).read_bytes() for shard in corpus.manifest.shards)
+
+
+def test_same_seed_gives_the_same_bytes(digits, model_cache, tmp_path):
+    a = _generator().build(digits, tmp_path / "a", seed=7, num_samples=60)
+    # a fresh cache: the models are trained again, and still match
+    (model_cache / "ambiguous").rename(tmp_path / "old-models")
+    b = _generator().build(digits, tmp_path / "b", seed=7, num_samples=60)
+    c = _generator().build(digits, tmp_path / "c", seed=8, num_samples=60)
+    assert _shard_bytes(a) == _shard_bytes(b)
+    assert hashlib.sha256(_shard_bytes(a)).digest() != hashlib.sha256(_shard_bytes(c)).digest()
+    old = next((tmp_path / "old-models").iterdir()) / "pairs.safetensors"
+    new = next((model_cache / "ambiguous").iterdir()) / "pairs.safetensors"
+    assert old.read_bytes() == new.read_bytes()
+
+
+def test_trained_models_are_cached_by_data_seed_and_hyperparameters(
+    digits, scratch_cache, monkeypatch
+):
+    config = PairTrainingConfig(**{**FAST, "epochs": 3})
+    first = train_pair_models(digits, config=config, seed=0, pairs=[[0, 1]])
+    assert first.path is not None and first.path.parent == scratch_cache / "ambiguous"
+    assert (first.path / "config.json").is_file() and (first.path / "pairs.safetensors").is_file()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again instead of loading the cache")
+
+    monkeypatch.setattr("generators.ambiguous.training._fit_pairs", no_training)
+    again = train_pair_models(digits, config=config, seed=0, pairs=[[0, 1]])
+    assert again.path == first.path
+    for (name, a), b in zip(
+        first.model.state_dict().items(), again.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert again.reports == first.reports
+    monkeypatch.undo()
+    other_seed = train_pair_models(digits, config=config, seed=1, pairs=[[0, 1]])
+    other_config = train_pair_models(
+        digits, config=PairTrainingConfig(**{**FAST, "epochs": 4}), seed=0, pairs=[[0, 1]]
+    )
+    assert len({first.path, other_seed.path, other_config.path}) == 3
+
+
+def test_an_interrupted_training_resumes_with_its_next_try(digits, scratch_cache, monkeypatch):
+    import generators.ambiguous.training as training
+
+    never = {**FAST, "epochs": 2, "max_tries": 3, "disc_accuracy_range": (0.9999, 1.0)}
+    config = PairTrainingConfig(**never)
+    with pytest.warns(UserWarning):
+        whole = train_pair_models(digits, config=config, pairs=[[0, 1]], cache=False)
+    real, calls = training._train_try, []
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupted_second_try(*args, **kwargs):
+        calls.append(kwargs["seed"])
+        if len(calls) == 2 and not interrupted:
+            interrupted.append(True)
+            raise Interrupted
+        return real(*args, **kwargs)
+
+    interrupted: list[bool] = []
+
+    monkeypatch.setattr(training, "_train_try", interrupted_second_try)
+    with pytest.raises(Interrupted):
+        train_pair_models(digits, config=config, pairs=[[0, 1]])
+    (partial,) = (scratch_cache / "ambiguous").glob("*.partial")
+    calls.clear()
+    with pytest.warns(UserWarning):
+        resumed = train_pair_models(digits, config=config, pairs=[[0, 1]])
+    assert len(calls) == 2  # tries 2 and 3 only
+    assert resumed.reports == whole.reports and resumed.reports[0].tries == 3
+    for a, b in zip(
+        whole.model.state_dict().values(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert not partial.exists()
+
+
+def test_make_ambiguous_corpus_and_the_registered_generator(digits, model_cache, tmp_path):
+    assert type(create_generator("ambiguous")) is AmbiguousGenerator
+    corpus = make_ambiguous_corpus(
+        digits, tmp_path / "made", num_samples=20, seed=1, pairs=PAIRS, grid_size=20,
+        max_label_diff=MLD, **FAST,
+    )  # fmt: skip
+    assert len(corpus) == 20 and corpus.manifest.generator.params["pairs"] == PAIRS
+
+
+def test_shipped_recipes_are_valid():
+    for name in ("mnist-ambiguous", "fashion-mnist-ambiguous"):
+        recipe = load_recipe(name)
+        assert recipe.generator == "ambiguous" and recipe.split == "train"
+        assert recipe.create_generator().params["max_label_diff"] == 0.2
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_fewer_than_two_classes_is_refused():
+    with pytest.raises(InvalidInputError, match="at least two classes"):
+        class_pairs(torch.zeros(50, dtype=torch.int64), ("only",))
+    with pytest.raises(InvalidInputError, match="at least two classes"):
+        train_pair_models(_tiny_dataset([50, 0, 0]), config=PairTrainingConfig(**FAST))
+
+
+def test_a_pair_with_too_few_images_is_refused():
+    data = _tiny_dataset([50, MIN_IMAGES_PER_CLASS - 1, 50])
+    with pytest.raises(InvalidInputError, match=r"'0'/'1' has only 9 training image"):
+        train_pair_models(data, config=PairTrainingConfig(**FAST), cache=False)
+    # leaving the pair out works
+    assert class_pairs(data.labels, data.class_names, [[2, 0]]) == [(0, 2)]
+
+
+@pytest.mark.parametrize("pairs", [[[0, 0]], [[0, 11]], [[0]], [[0, 1], [1, 0]], []])
+def test_malformed_pairs_are_refused(pairs):
+    with pytest.raises(InvalidInputError, match="pair"):
+        class_pairs(torch.arange(10).repeat(20), tuple("abcdefghij"), pairs)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -0.1, 1.5, True, "0.2", float("nan")])
+def test_max_label_diff_outside_zero_one_is_refused(value):
+    with pytest.raises(InvalidInputError, match=r"max_label_diff must lie in \(0, 1\]"):
+        AmbiguousGenerator(max_label_diff=value)
+
+
+def test_max_label_diff_of_one_is_allowed():
+    assert AmbiguousGenerator(max_label_diff=1).params["max_label_diff"] == 1.0
+
+
+@pytest.mark.parametrize("n", [0, -3])
+def test_non_positive_sample_counts_are_refused(trained, digits, tmp_path, n):
+    with pytest.raises(InvalidInputError, match="num_samples must be a positive int"):
+        sample_corpus_columns(trained, n, max_label_diff=0.2, seed=0)
+    with pytest.raises(InvalidInputError, match="num_samples must be a positive int"):
+        next(_generator().generate(digits, seed=0, num_samples=n))
+
+
+def test_bad_training_parameters_are_refused():
+    with pytest.raises(InvalidInputError, match="epochs must be a positive int"):
+        AmbiguousGenerator(epochs=0)
+    with pytest.raises(InvalidInputError, match="disc_accuracy_range"):
+        AmbiguousGenerator(disc_accuracy_range=[0.6, 0.4])
+    with pytest.raises(InvalidInputError, match="unknown parameter 'epoch'"):
+        AmbiguousGenerator(epoch=3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n", "0"], "--n"),
+        (["--max-label-diff", "0"], "--max-label-diff"),
+        (["--max-label-diff", "1.2"], "--max-label-diff"),
+        (["--pairs", "3:5"], "write class indices like 3-5"),
+    ],
+)
+def test_cli_refuses_bad_input_with_exit_code_2(tmp_path, args, message):
+    result = CliRunner().invoke(
+        main, ["--quiet", "generate", "ambiguous", "--out", str(tmp_path / "x"), *args]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_cli_library_errors_exit_2(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["--quiet", "generate", "ambiguous", "--dataset", "digits", "--pairs", "0-12",
+         "--out", str(tmp_path / "x")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "error: each pair must be two different class indices" in result.output
+
+
+# --- quality assessment ----------------------------------------------------------------------
+
+
+def test_ambiguity_scores_against_a_hand_computation():
+    probs = torch.tensor([[0.6, 0.3, 0.1], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    labels = torch.tensor([1, 1, 0])
+    soft = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.4, 0.6], [0.7, 0.0, 0.3]])
+    s = ambiguity_scores(probs, labels, soft)
+    assert s.top1_accuracy == pytest.approx(1 / 3)
+    assert s.top2_accuracy == pytest.approx(1.0)
+    assert s.top_pair_accuracy == pytest.approx(2 / 3)  # row 3's top two are {0, 1}
+    h = [-sum(p * math.log2(p) for p in row if p > 0) for row in probs.tolist()]
+    assert s.entropy_bits == pytest.approx(sum(h) / 3)
+    assert ambiguity_scores(probs, labels).top_pair_accuracy is None
+
+
+def test_error_percentiles_and_mixup():
+    reference = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert error_percentiles(torch.tensor([0.0, 2.0, 9.0]), reference).tolist() == [0, 37.5, 100]
+    pool = Dataset(
+        "toy", "test", torch.tensor([0, 100, 200], dtype=torch.uint8).view(3, 1, 1, 1),
+        torch.tensor([0, 1, 1]), ("a", "b"),
+    )  # fmt: skip
+    mixed = pixel_mixup(pool, torch.tensor([[0, 1]] * 50), torch.full((50,), 0.5), seed=0)
+    assert set(mixed.flatten().tolist()) == {50, 100}  # 0.5 * 0 + 0.5 * {100, 200}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_assess_ambiguity_end_to_end(digits, model_cache, tmp_path):
+    from generators.ambiguous import assess_ambiguity
+    from supervisor_testing.models import train_model
+
+    corpus = _generator().build(digits, tmp_path / "q", seed=0, num_samples=80)
+    test = load_dataset("digits", "test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        classifier = train_model(digits, "mlp", seed=3, epochs=3, cache=False).module
+        result = assess_ambiguity(
+            corpus, train=digits, test=test, classifier=classifier, autoencoder_epochs=3
+        )
+    assert [r.name for r in result.rows] == ["ambiguous", "nominal", "mixup"]
+    nominal = result.row("nominal")
+    assert nominal.top_pair_accuracy is None and nominal.samples == len(test)
+    assert nominal.top1_accuracy == pytest.approx(result.classifier_test_accuracy)
+    assert 30 < nominal.validity_percentile < 70  # the reference is the test split itself
+    assert result.row("ambiguous").top_pair_accuracy is not None
+    assert "top-pair" in result.table()
+    with pytest.raises(InvalidInputError, match="not an ambiguous corpus"):
+        nominal_corpus = create_generator("nominal").build(test, tmp_path / "n", seed=0)
+        assess_ambiguity(nominal_corpus, train=digits, test=test, classifier=torch.nn.Identity())
+
+
+# --- the authors' released files -------------------------------------------------------------
+
+
+def _released_rows(n: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    pairs = np.array([[3, 5], [9, 4], [0, 1], [2, 7], [6, 8], [1, 2]])[:n]
+    p1 = rng.uniform(0.4, 0.6, n)
+    labels = np.where(rng.random(n) < p1, pairs[:, 0], pairs[:, 1])
+    return images, pairs, p1, labels
+
+
+def test_import_the_released_csv_export(tmp_path):
+    from generators.ambiguous import import_released_corpus
+
+    images, pairs, p1, labels = _released_rows()
+    header = ["", "dataset", "split", "class_1", "class_2", "p(class_1)", "p(class_2)",
+              "det_label", "autoencoder_id"]  # fmt: skip
+    header += [f"x_({r}, {c})" for r in range(28) for c in range(28)]
+    lines = [",".join(f'"{h}"' if "," in h else h for h in header)]
+    for i in range(len(labels)):
+        row = [i, "mnist", "test", *pairs[i], f"{p1[i]:.6f}", f"{1 - p1[i]:.6f}", labels[i], 42]
+        lines.append(",".join(map(str, [*row, *images[i].reshape(-1)])))
+    csv_file = tmp_path / "mnist-test.csv"
+    csv_file.write_text("\n".join(lines) + "\n")
+
+    corpus = import_released_corpus(csv_file, tmp_path / "released")
+    data = corpus.load()
+    assert corpus.kind == "ambiguous" and len(corpus) == 6
+    assert torch.equal(data["images"][:, 0], torch.from_numpy(images))
+    assert torch.equal(data["labels"], torch.from_numpy(labels))
+    assert data["pair"][1].tolist() == [4, 9]  # pairs are stored first < second
+    assert data["label_probs"][1, 9].item() == pytest.approx(p1[1], abs=1e-6)
+    assert data["label_probs"][1, 4].item() == pytest.approx(1 - p1[1], abs=1e-6)
+    assert (data["autoencoder_id"] == 42).all()
+    with pytest.raises(InvalidInputError, match="not an AmbiGuess CSV export"):
+        (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+        import_released_corpus(tmp_path / "other.csv", tmp_path / "nope")
+
+
+def test_import_the_released_numpy_export(tmp_path):
+    from generators.ambiguous import import_released_corpus
+
+    images, pairs, p1, labels = _released_rows()
+    soft = np.zeros((6, 10))
+    soft[np.arange(6), pairs[:, 0]] = p1
+    soft[np.arange(6), pairs[:, 1]] = 1 - p1
+    folder = tmp_path / "npy-arrays"
+    folder.mkdir()
+    np.save(folder / "fmnist-test-images.npy", images)
+    np.save(folder / "fmnist-test-prob-labels.npy", soft)
+    np.save(folder / "fmnist-test-det-labels.npy", labels.astype(np.uint8))
+    corpus = import_released_corpus(folder, tmp_path / "released", dataset="fashion-mnist")
+    data = corpus.load()
+    assert torch.allclose(data["label_probs"], torch.from_numpy(soft).float())
+    assert torch.equal(data["pair"], torch.from_numpy(np.sort(pairs, axis=1)))
+    assert (data["autoencoder_id"] == -1).all()
+    assert corpus.class_names[0] == "T-shirt/top"
+
+
+@pytest.mark.filterwarnings("ignore:1 pair model")
+def test_cli_trains_then_reports_that_no_pair_passed(scratch_cache, tmp_path):
+    # One epoch cannot pass the reference acceptance rule: the command trains, then
+    # ends with the library's explanation and exit code 2 instead of an empty corpus.
+    result = CliRunner().invoke(
+        main,
+        ["--quiet", "generate", "ambiguous", "--dataset", "digits", "--pairs", "0-1",
+         "--epochs", "1", "--n", "5", "--out", str(tmp_path / "x")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "no pair model passed the acceptance rule" in result.output
+    assert not (tmp_path / "x").exists()
+    assert len(list((scratch_cache / "ambiguous").iterdir())) == 1  # the models are cached

@@ -1,0 +1,135 @@
+"""The comparative study on the digits data set: cells, resume, refusal, summary."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from supervisor_testing.errors import InvalidInputError, UnknownNameError
+from supervisor_testing.study import (
+    StudyConfig,
+    load_study_config,
+    run_study,
+    summarise,
+    write_study_report,
+)
+from supervisor_testing.study import runner as study_runner
+
+RECIPE = """
+name = "digits-far-ood-mnist"
+description = "MNIST digits shrunk to 8x8 and shown to a digits model as invalid inputs."
+seed = 0
+samples = 120
+
+[source]
+dataset = "mnist"
+split = "test"
+
+[generator]
+name = "far-ood"
+
+[generator.params]
+target = "digits"
+"""
+
+
+@pytest.fixture
+def recipes(tmp_path, monkeypatch):
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "digits-far-ood-mnist.toml").write_text(RECIPE)
+    monkeypatch.setenv("SUPERVISOR_TESTING_RECIPES", str(folder))
+    return folder
+
+
+def _config(**overrides) -> StudyConfig:
+    settings = dict(
+        dataset="digits",
+        architectures=("mlp",),
+        seeds=(0, 1),
+        supervisors=("msp", "energy"),
+        kinds=("invalid",),
+        samples=60,
+        resamples=50,
+        extra={"invalid": "digits-far-ood-mnist"},
+    )
+    settings.update(overrides)
+    return StudyConfig(**settings)
+
+
+def test_study_runs_every_cell_and_resumes_without_recomputing(recipes, tmp_path, monkeypatch):
+    config = _config()
+    out = tmp_path / "study"
+    records = run_study(config, out)
+    assert len(records) == 1 * 2 * 2 * 1
+    assert {(r["seed"], r["supervisor"]) for r in records} == {
+        (0, "max-softmax"), (0, "energy"), (1, "max-softmax"), (1, "energy"),
+    }  # fmt: skip
+    for record in records:
+        result = record["result"]
+        assert record["status"] == "ok" and result["n_stress"] == 60
+        assert 0 <= result["auroc"]["low"] <= result["auroc"]["value"] <= result["auroc"]["high"]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished cell was recomputed")
+
+    monkeypatch.setattr("supervisor_testing.evaluate.evaluate_scores", fail)
+    assert run_study(config, out) == records
+
+    summary = summarise(records)
+    i = summary.supervisors.index("energy")
+    values = [r["result"]["auroc"]["value"] for r in records if r["supervisor"] == "energy"]
+    assert summary.mean[i, 0] == pytest.approx(np.mean(values))
+    assert summary.std[i, 0] == pytest.approx(np.std(values, ddof=1))
+
+    report = write_study_report(records, out, config=config.to_dict())
+    assert (out / "auroc-heatmap.png").read_bytes().startswith(b"\x89PNG")
+    text = (out / "study.md").read_text()
+    assert "| energy |" in text and "± " in text
+    assert report.leaders()["invalid"] in ("max-softmax", "energy")
+    assert json.loads((out / "results.json").read_text())["config"]["dataset"] == "digits"
+
+
+def test_resume_with_another_config_is_refused(recipes, tmp_path):
+    out = tmp_path / "study"
+    out.mkdir()
+    marker = out / study_runner.STUDY_FILE
+    marker.write_text(json.dumps({"config": {}, "digest": "something-else"}))
+    with pytest.raises(InvalidInputError, match="different configuration"):
+        run_study(_config(), out)
+    assert json.loads(marker.read_text())["digest"] == "something-else"  # nothing changed
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        ({"dataset": "cifar"}, InvalidInputError, "unknown data set 'cifar'"),
+        ({"kinds": ("ambiguous", "weird")}, InvalidInputError, "unknown input kind"),
+        ({"supervisors": ("nope",)}, UnknownNameError, "unknown supervisor 'nope'"),
+        ({"architectures": ("vgg",)}, InvalidInputError, "unknown architecture 'vgg'"),
+    ],
+)
+def test_bad_study_configs(overrides, error, message):
+    with pytest.raises(error, match=message):
+        _config(**overrides)
+
+
+def test_missing_recipe_for_a_kind_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPERVISOR_TESTING_RECIPES", str(tmp_path))
+    with pytest.raises(InvalidInputError, match=r"no recipe for input kind\(s\) invalid"):
+        run_study(_config(extra={"invalid": "no-such-recipe"}), tmp_path / "out")
+
+
+def test_config_file(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text('dataset = "digits"\narchitectures = ["mlp"]\nseeds = [3]\nsamples = 20\n')
+    config = load_study_config(path)
+    assert config.seeds == (3,) and config.architectures == ("mlp",)
+    path.write_text("dataset = [\n")
+    with pytest.raises(InvalidInputError, match="malformed TOML"):
+        load_study_config(path)
+    path.write_text("colour = 3\n")
+    with pytest.raises(InvalidInputError, match="unknown key 'colour'"):
+        load_study_config(path)
