@@ -75,7 +75,7 @@ def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
         "dataset": dataset_name,
         "corpus": corpus.name,
         "corpus_sha256": corpus.sha256(),
-        "corpus_params": corpus.manifest.generator.params,
+        "corpus_params": dict(corpus.manifest.generator.params),
         "build_seconds": round(built, 1),
         "assess_seconds": round(time.perf_counter() - start, 1),
         **assessment.to_dict(),

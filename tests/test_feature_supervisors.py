@@ -316,3 +316,28 @@ def digits_cnn():
 def test_no_dropout_model_still_works_for_features(train, queries):
     supervisor = create_supervisor("knn", NoDropoutNet(), k=3).fit(train)
     assert supervisor.score(queries).shape == (len(queries),)
+
+
+def test_the_softmax_family_shares_the_feature_pass(model, train, queries):
+    calls = []
+    model.register_forward_hook(lambda *_: calls.append(1))
+    knn = create_supervisor("knn", model, k=3, batch_size=1000).fit(train)
+    knn.score(queries)
+    for name in ("max-softmax", "energy", "softmax-entropy"):
+        create_supervisor(name, model, batch_size=1000).score(queries)
+    assert len(calls) == 2  # the nominal pass and one pass over the queries
+
+
+def test_equal_weights_in_different_wrappers_are_not_confused(queries):
+    class Tempered(nn.Module):
+        def __init__(self, inner: nn.Module, temperature: float) -> None:
+            super().__init__()
+            self.inner, self.temperature = inner, temperature
+
+        def forward(self, x):
+            return self.inner(x) / self.temperature
+
+    inner = ToyNet()
+    cold = create_supervisor("max-logit", Tempered(inner, 1.0)).score(queries)
+    hot = create_supervisor("max-logit", Tempered(inner, 2.0)).score(queries)
+    torch.testing.assert_close(hot, cold / 2)

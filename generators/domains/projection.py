@@ -22,6 +22,9 @@ from generators.domains.textures import brushed_metal, rgb, wood
 
 __all__ = ["can_label", "fisheye_lens", "tabletop_card"]
 
+# The card's size relative to the picture printed on it.
+_BORDER = 1.07
+
 
 def _pixel_grid(h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Pixel-centre coordinates normalised to [-1, 1] (grid_sample's convention)."""
@@ -65,7 +68,7 @@ def tabletop_card(canvas: Canvas, strength: float, rng: DomainRandomness) -> tor
     drift = rng.uniform((2,), -0.06, 0.06) * strength
     # the card's corners (x, y) in [-1, 1]; a pinhole at distance 3 sees the tilted card
     # with its top edge further away, hence narrower
-    half = lerp(1.0, 0.9, strength)
+    half = lerp(1.0, 0.94, strength)
     corners = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
     depth = 3.0 + corners[:, 1] * -math.sin(tilt) * half
     projected_y = corners[:, 1] * math.cos(tilt) * half * 3.0 / depth
@@ -76,7 +79,8 @@ def tabletop_card(canvas: Canvas, strength: float, rng: DomainRandomness) -> tor
     # the tilted card's foreshortened height is re-centred in the frame
     py = py - (py.amax(dim=1, keepdim=True) + py.amin(dim=1, keepdim=True)) / 2 + drift[:, 1:]
     target = torch.stack((px, py), dim=-1)
-    card = corners.view(1, 4, 2).expand(n, 4, 2) * 1.12  # the border sits outside the picture
+    # the picture fills the card but for a thin white border
+    card = corners.view(1, 4, 2).expand(n, 4, 2) * _BORDER
     maps = _homographies(card, target)
     gy, gx = _pixel_grid(h, w)
     points = torch.stack((gx, gy, torch.ones_like(gx)), dim=-1).view(1, -1, 3)
@@ -85,7 +89,7 @@ def tabletop_card(canvas: Canvas, strength: float, rng: DomainRandomness) -> tor
     picture = F.grid_sample(
         canvas.colour, source, mode="bilinear", padding_mode="border", align_corners=False
     )
-    inside_card = (source.abs() <= 1.12).all(dim=-1).float().unsqueeze(1)
+    inside_card = (source.abs() <= _BORDER).all(dim=-1).float().unsqueeze(1)
     inside_picture = (source.abs() <= 1.0).all(dim=-1).float().unsqueeze(1)
     card_face = over(rgb((0.95, 0.95, 0.93)), picture, inside_picture)
     table = wood(rng, (h, w), u, (0.55, 0.38, 0.24))

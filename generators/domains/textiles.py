@@ -8,6 +8,8 @@ sheen, on a woven ground, and uncovered cells show bare fabric.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -61,19 +63,20 @@ def cross_stitch(canvas: Canvas, strength: float, rng: DomainRandomness) -> torc
     )
     stitched = (cover > 0.3).float()
     ly, lx = (fy - cy).unsqueeze(1), (fx - cx).unsqueeze(1)
-    thickness = 0.2  # of a cell
-    diagonal_a = ((thickness + 0.5 / cell) - (ly - lx).abs() / 1.414).clamp(0, 1) * (
-        1 / max(thickness, 0.5 / cell)
-    )
-    diagonal_b = ((thickness + 0.5 / cell) - (ly + lx - 1).abs() / 1.414).clamp(0, 1) * (
-        1 / max(thickness, 0.5 / cell)
-    )
-    cross = torch.maximum(diagonal_a.clamp(0, 1), diagonal_b.clamp(0, 1))
+    # each arm of the X is a band around one of the cell's diagonals: fully covered within
+    # half a canvas pixel of it, fading out over the next fifth of a cell
+    core = 0.5 / cell
+    ramp = max(0.2, core)
+    arm_a = ((core + 0.2 - (ly - lx).abs() / math.sqrt(2.0)) / ramp).clamp(0, 1)
+    arm_b = ((core + 0.2 - (ly + lx - 1).abs() / math.sqrt(2.0)) / ramp).clamp(0, 1)
+    cross = torch.maximum(arm_a, arm_b)
     # thread sheen: brighter at the middle of the X, where it lies on top
     sheen = 1.0 - 0.35 * (((ly - 0.5) ** 2 + (lx - 0.5) ** 2) * 2)
     palette = torch.tensor(THREAD_COLOURS, dtype=torch.float32)
     thread = palette[rng.choice(len(THREAD_COLOURS))].view(-1, 3, 1, 1)
-    holes = ((0.18 - torch.sqrt(ly * ly + lx * lx)).clamp_min(0) / 0.18).clamp(0, 1)
+    # the weave's holes at the grid's nodes (every cell corner)
+    corner = torch.sqrt(torch.minimum(ly, 1 - ly) ** 2 + torch.minimum(lx, 1 - lx) ** 2)
+    holes = ((0.18 - corner).clamp_min(0) / 0.18).clamp(0, 1)
     slubs = value_noise(rng, (h, w), 0.8 * u, cell_x=5 * u)
     fabric = rgb((0.93, 0.91, 0.84)) * (0.92 + 0.1 * slubs)
     fabric = over(fabric, rgb((0.6, 0.58, 0.52)), holes * min(1.0, cell / 4))

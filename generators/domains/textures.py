@@ -18,7 +18,6 @@ __all__ = [
     "brick_wall",
     "brushed_metal",
     "colour",
-    "fractal_noise",
     "paper",
     "rgb",
     "ruled_paper",
@@ -59,21 +58,6 @@ def value_noise(
     top = (big.shape[2] - h) // 2
     left = (big.shape[3] - w) // 2
     return big[:, :, top : top + h, left : left + w].clamp(0.0, 1.0)
-
-
-def fractal_noise(
-    rng: DomainRandomness, size: tuple[int, int], cell: float, *, octaves: int = 3
-) -> torch.Tensor:
-    """Value noise summed over octaves (each half the cell and half the weight),
-    rescaled to ``[0, 1]`` per sample."""
-    total = torch.zeros(len(rng), 1, *size)
-    weight = 1.0
-    for octave in range(octaves):
-        total += weight * value_noise(rng, size, max(cell / 2**octave, 1.0))
-        weight *= 0.5
-    low = total.amin(dim=(1, 2, 3), keepdim=True)
-    high = total.amax(dim=(1, 2, 3), keepdim=True)
-    return (total - low) / (high - low).clamp_min(1e-6)
 
 
 def white_noise(rng: DomainRandomness, size: tuple[int, int]) -> torch.Tensor:

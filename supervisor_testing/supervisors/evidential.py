@@ -30,7 +30,7 @@ from supervisor_testing.supervisors.feature.extraction import (
     Activations,
     class_targets,
 )
-from supervisor_testing.supervisors.fingerprints import model_fingerprint, nominal_fingerprint
+from supervisor_testing.supervisors.fingerprints import model_key, nominal_fingerprint
 from supervisor_testing.supervisors.registry import register_supervisor
 from supervisor_testing.supervisors.result_cache import shared_cache
 from supervisor_testing.supervisors.state import (
@@ -205,7 +205,7 @@ class EvidentialSupervisor(FeatureSupervisor):
     def fit(self, nominal: Dataset | Corpus | torch.Tensor) -> Self:
         key = (
             "dirichlet-head",
-            model_fingerprint(self.model),
+            model_key(self.model),
             self.tap.module_name,
             self.tap.capture,
             self.reduce,

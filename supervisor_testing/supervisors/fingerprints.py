@@ -9,14 +9,16 @@ hash content, never object identity.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import weakref
 
 import torch
 from torch import nn
 
+from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.models.fingerprint import model_sha256
 
-__all__ = ["model_fingerprint", "nominal_fingerprint", "tensor_fingerprint"]
+__all__ = ["model_fingerprint", "model_key", "nominal_fingerprint", "tensor_fingerprint"]
 
 # module -> (version signature, digest). Hashing every weight on every batch would cost
 # more than some of the supervisors it serves; torch bumps a tensor's ``_version`` on each
@@ -46,8 +48,30 @@ def model_fingerprint(module: nn.Module) -> str:
     return digest
 
 
+# module -> a number never given to another module object in this process. Two wrappers
+# around the same weights (say, logits scaled by different Python-float temperatures)
+# have equal state dicts; the token keeps their cached results apart.
+_MODEL_TOKENS: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
+_next_token = itertools.count()
+
+
+def model_key(module: nn.Module) -> str:
+    """Cache key for work done with ``module``: this object, with these weights.
+
+    Results stay valid while the weights and buffers are unchanged; attributes outside
+    the state dict (a Python-float temperature) are not seen, so changing those on the
+    same object calls for :func:`~supervisor_testing.supervisors.result_cache.clear_shared_caches`.
+    """
+    token = _MODEL_TOKENS.get(module)
+    if token is None:
+        token = _MODEL_TOKENS[module] = next(_next_token)
+    return f"{token}:{model_fingerprint(module)}"
+
+
 def tensor_fingerprint(x: torch.Tensor) -> str:
     """sha256 over a tensor's dtype, shape and bytes."""
+    if not isinstance(x, torch.Tensor):
+        raise InvalidInputError(f"expected a torch.Tensor of images, got {type(x).__name__}")
     t = x.detach().to("cpu").contiguous()
     digest = hashlib.sha256(f"{t.dtype}\0{tuple(t.shape)}\0".encode())
     digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())

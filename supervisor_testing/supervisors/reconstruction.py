@@ -217,9 +217,11 @@ class VAEReconstruction(Supervisor):
             )
         device = next(self.vae_.parameters()).device
         errors = []
-        for chunk in x.split(self.batch_size):
-            chunk = chunk.to(device)
-            errors.append((self.vae_.reconstruct(chunk) - chunk).square().flatten(1).mean(1).cpu())
+        with limited_threads():  # small convolutions: see thread_limit
+            for chunk in x.split(self.batch_size):
+                chunk = chunk.to(device)
+                error = (self.vae_.reconstruct(chunk) - chunk).square().flatten(1).mean(1)
+                errors.append(error.cpu())
         if not errors:
             raise InvalidInputError("cannot score an empty batch")
         return torch.cat(errors)

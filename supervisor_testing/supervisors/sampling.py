@@ -28,7 +28,7 @@ from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.supervisors.base import Supervisor, as_model_input
 from supervisor_testing.supervisors.dropout_sampler import DropoutSampler
 from supervisor_testing.supervisors.feature.extraction import model_device
-from supervisor_testing.supervisors.fingerprints import model_fingerprint, tensor_fingerprint
+from supervisor_testing.supervisors.fingerprints import model_key, tensor_fingerprint
 from supervisor_testing.supervisors.nominal_data import require_dataset
 from supervisor_testing.supervisors.registry import register_supervisor
 from supervisor_testing.supervisors.result_cache import shared_cache
@@ -204,7 +204,7 @@ class MCDropout(SamplingSupervisor):
     def summary(self, x: torch.Tensor) -> SampleSummary:
         key = (
             "mc-dropout",
-            model_fingerprint(self.model),
+            model_key(self.model),
             self.samples,
             self.seed,
             self.replicate,
@@ -321,11 +321,18 @@ class DeepEnsemble(SamplingSupervisor):
         dataset = require_dataset(nominal, what=self.name)
         arch = self.arch or infer_architecture(self.model, dataset)
         device = model_device(self.model)
-        trained = [
-            train_model(dataset, arch, seed=self.first_seed + k, epochs=self.epochs).module
-            for k in range(self.members - 1)
-        ]
-        self.members_ = [self.model, *(m.to(device).eval() for m in trained)]
+        seeds = tuple(range(self.first_seed, self.first_seed + self.members - 1))
+
+        def load() -> list[nn.Module]:
+            return [
+                train_model(dataset, arch, seed=seed, epochs=self.epochs).module.to(device).eval()
+                for seed in seeds
+            ]
+
+        # The same module objects for every ensemble supervisor of a run, so that the four
+        # quantifiers find one another's member outputs in the cache.
+        key = ("ensemble-members", dataset.sha256(), arch, seeds, self.epochs, str(device))
+        self.members_ = [self.model, *shared_cache.get_or_compute(key, load)]
         self.fitted_ = True
         return self
 
@@ -350,18 +357,24 @@ class DeepEnsemble(SamplingSupervisor):
         assert self.members_ is not None
         key = (
             "ensemble",
-            tuple(model_fingerprint(m) for m in self.members_),
+            tuple(model_key(m) for m in self.members_),
             tensor_fingerprint(x),
         )
 
         def compute() -> SampleSummary:
+            from supervisor_testing.supervisors.feature.extraction import shared_logits
+
             images = as_model_input(x)
             if len(images) == 0:
                 raise InvalidInputError("cannot score an empty batch")
+            # Member 0 is the wrapped model: its logits come from the pass the softmax and
+            # feature families share.
+            first = shared_logits(self.model, x, batch_size=self.batch_size, plain=self.logits)
             parts = []
-            for chunk in images.split(self.batch_size):
-                probs = []
-                for member in self.members_:
+            for start in range(0, len(images), self.batch_size):
+                chunk = images[start : start + self.batch_size]
+                probs = [first[start : start + self.batch_size].softmax(dim=1)]
+                for member in self.members_[1:]:
                     was_training = member.training
                     member.eval()
                     try:
@@ -369,7 +382,7 @@ class DeepEnsemble(SamplingSupervisor):
                             out = member(chunk.to(model_device(member)))
                     finally:
                         member.train(was_training)
-                    probs.append(out.float().softmax(dim=1))
+                    probs.append(out.float().cpu().softmax(dim=1))
                 parts.append(summarize_samples(torch.stack(probs)))
             return _concat_summaries(parts)
 

@@ -35,11 +35,17 @@ class LogitSupervisor(Supervisor):
     def score_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def shared_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits from the forward pass every supervisor on this model and input shares."""
+        from supervisor_testing.supervisors.feature.extraction import shared_logits
+
+        return shared_logits(self.model, x, batch_size=self.batch_size, plain=self.logits)
+
     def score(self, x: torch.Tensor) -> torch.Tensor:
-        return self.score_from_logits(self.logits(x))
+        return self.score_from_logits(self.shared_logits(x))
 
     def score_and_predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.logits(x)
+        logits = self.shared_logits(x)
         return self.score_from_logits(logits), logits.argmax(dim=1)
 
 

@@ -19,7 +19,7 @@ from torch import nn
 from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.supervisors.base import as_model_input
 from supervisor_testing.supervisors.fingerprints import (
-    model_fingerprint,
+    model_key,
     nominal_fingerprint,
     tensor_fingerprint,
 )
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from supervisor_testing.corpus import Corpus
     from supervisor_testing.data.dataset import Dataset
 
-__all__ = ["PENULTIMATE", "REDUCTIONS", "Activations", "LayerTap", "model_device"]
+__all__ = ["PENULTIMATE", "REDUCTIONS", "Activations", "LayerTap", "model_device", "shared_logits"]
 
 #: The default layer: the input of the model's last ``nn.Linear`` (the reference models'
 #: ``head``), i.e. the penultimate activations.
@@ -135,7 +135,7 @@ class LayerTap:
         return self.module  # type: ignore[return-value]
 
     def _key(self) -> tuple[str, str, str, str]:
-        return (model_fingerprint(self.model), self.module_name, self.capture, self.reduce)
+        return (model_key(self.model), self.module_name, self.capture, self.reduce)
 
     def _reduce(self, t: Any) -> torch.Tensor:
         if not isinstance(t, torch.Tensor):
@@ -223,6 +223,29 @@ class LayerTap:
             return merged, (torch.cat(labels) if labels else None)
 
         return shared_cache.get_or_compute(key, compute)
+
+
+def shared_logits(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    batch_size: int,
+    plain: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """The model's logits for ``x`` (float32, CPU), computed once per model and inputs.
+
+    They come from the same cached pass that reads the penultimate activations, so the
+    softmax family and the feature family of a battery share one forward pass; models
+    without a usable final ``nn.Linear`` fall back to ``plain(x)``, cached as well.
+    """
+    as_model_input(x)  # the usual errors for bad input, before anything is hashed
+    try:
+        tap = LayerTap(model)
+        return tap.activations(x, batch_size=batch_size).logits
+    except InvalidInputError:
+        pass  # no nn.Linear, or it does not run exactly once per forward pass
+    key = ("logits", model_key(model), tensor_fingerprint(x))
+    return shared_cache.get_or_compute(key, lambda: plain(x).detach().float().cpu())
 
 
 def class_targets(
