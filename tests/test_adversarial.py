@@ -94,12 +94,14 @@ def predict(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
 def reference_round(adversarial: torch.Tensor, clean: torch.Tensor, eps: float, *, outward: bool):
     """uint8 levels within eps of clean: nearest level, or rounded away from clean."""
     reach = math.floor(eps * 255 + 1e-9)
-    delta = adversarial.double() * 255 - clean.double()
+    # scale in float32 as stored images are: a value like 26.5 levels must tie the same way
+    scaled = (adversarial.float() * 255).double()
+    delta = scaled - clean.double()
     if outward:
         delta = delta.sign() * (delta.abs() - 1e-4).clamp(min=0).ceil()
         levels = clean.double() + delta
     else:
-        levels = (adversarial.double() * 255).round()
+        levels = scaled.round()
     low, high = clean.double() - reach, clean.double() + reach
     return levels.clamp(min=0, max=255).maximum(low).minimum(high).to(torch.uint8)
 

@@ -262,8 +262,10 @@ class EvidentialSupervisor(FeatureSupervisor):
     def score_and_predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self._check_fitted()
         activations = self.tap.activations(x, batch_size=self.batch_size)
-        evidence = self.evidence(activations)
-        return self.uncertainty(evidence).float(), evidence.argmax(dim=1)
+        with limited_threads():
+            evidence = self.evidence(activations)
+            scores = self.uncertainty(evidence).float()
+        return scores, evidence.argmax(dim=1)
 
     def score_activations(self, activations: Activations) -> torch.Tensor:
         return self.uncertainty(self.evidence(activations)).float()

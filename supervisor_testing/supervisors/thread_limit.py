@@ -1,9 +1,12 @@
 """Run a block of small tensor operations on one intra-op thread.
 
 Training a Dirichlet head or a small VAE is thousands of steps on tensors of a few
-hundred kilobytes. Splitting such kernels across threads gains little, and on a shared
-machine (two cores, several processes) every step waits for the slowest thread: we
-measured single-threaded training 5 to 15 times faster under load, and no slower idle.
+hundred kilobytes, and scoring a batch against fitted statistics (class means, KDE
+points, a k-NN bank) is a handful of small matrix products. Splitting such kernels across
+threads gains little, and on a shared machine (two cores, several busy processes) every
+kernel waits for the slowest thread: on 2 cores at load ~6 we measured single-threaded
+head and VAE training 5 to 15 times faster, and Mahalanobis / LSA / DSA scoring of 10,000
+MNIST activations 8 to 80 times faster. Model forward passes are left alone.
 """
 
 from __future__ import annotations

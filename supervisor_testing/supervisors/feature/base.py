@@ -9,6 +9,7 @@ from torch import nn
 
 from supervisor_testing.supervisors.base import Supervisor
 from supervisor_testing.supervisors.feature.extraction import PENULTIMATE, Activations, LayerTap
+from supervisor_testing.supervisors.thread_limit import limited_threads
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -58,7 +59,8 @@ class FeatureSupervisor(Supervisor):
 
     def fit(self, nominal: Dataset | Corpus | torch.Tensor) -> Self:
         activations, labels = self.tap.nominal_activations(nominal, batch_size=self.batch_size)
-        self.fit_activations(activations, labels)
+        with limited_threads():  # statistics of small matrices: see thread_limit
+            self.fit_activations(activations, labels)
         self.fitted_ = True
         return self
 
@@ -73,7 +75,9 @@ class FeatureSupervisor(Supervisor):
     def score_and_predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self._check_fitted()
         activations = self.tap.activations(x, batch_size=self.batch_size)
-        return self.score_activations(activations), activations.logits.argmax(dim=1)
+        with limited_threads():
+            scores = self.score_activations(activations)
+        return scores, activations.logits.argmax(dim=1)
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
         return self.score_and_predict(x)[0]
