@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from supervisor_testing.cli.options import show_progress
+from supervisor_testing.cli.options import build_from_corpus
 
 
 @click.command("corruptions")
@@ -45,21 +45,12 @@ def generate_corruptions(
     """Corrupt every image of CORPUS with each corruption at each severity."""
     # Maps the flags onto the `corruptions` generator's parameters and Generator.build.
     from supervisor_testing.generation import create_generator
-    from supervisor_testing.recipes import list_recipes, resolve_corpus
 
     generator = create_generator(
         "corruptions", suite=suite, corruptions=corruptions, severities=severities, table=table
     )
-    source = resolve_corpus(corpus_spec, progress=show_progress(ctx)).to_dataset()
-    built = generator.build(
-        source,
-        out,
-        seed=seed,
-        num_samples=samples,
-        name=out.name,
-        recipe=corpus_spec if corpus_spec in list_recipes() else None,
-        overwrite=overwrite,
-        progress=show_progress(ctx),
+    built, source = build_from_corpus(
+        ctx, generator, corpus_spec, out=out, seed=seed, samples=samples, overwrite=overwrite
     )
     cells = len(generator.cells(source.image_shape))  # type: ignore[attr-defined]
     click.echo(f"{built.name}: {len(built)} samples ({cells} corruption x severity cells) "

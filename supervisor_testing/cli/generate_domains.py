@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from supervisor_testing.cli.options import show_progress
+from supervisor_testing.cli.options import build_from_corpus
 
 
 @click.command("domains")
@@ -47,7 +47,6 @@ def generate_domains(
     """Draw every image of CORPUS in each domain, keeping its label."""
     # Maps the flags onto the `domains` generator's parameters and Generator.build.
     from supervisor_testing.generation import create_generator
-    from supervisor_testing.recipes import list_recipes, resolve_corpus
 
     generator = create_generator(
         "domains",
@@ -57,16 +56,8 @@ def generate_domains(
         prompt_mode=prompt_mode,
         catalogue=None if catalogue is None else str(catalogue),
     )
-    source = resolve_corpus(corpus_spec, progress=show_progress(ctx)).to_dataset()
-    built = generator.build(
-        source,
-        out,
-        seed=seed,
-        num_samples=samples,
-        name=out.name,
-        recipe=corpus_spec if corpus_spec in list_recipes() else None,
-        overwrite=overwrite,
-        progress=show_progress(ctx),
+    built, _ = build_from_corpus(
+        ctx, generator, corpus_spec, out=out, seed=seed, samples=samples, overwrite=overwrite
     )
     count = len(generator.domain_names)  # type: ignore[attr-defined]
     realisation = generator.params["realisation"]

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
-__all__ = ["OPEN_UNIT", "show_progress"]
+if TYPE_CHECKING:
+    from supervisor_testing.corpus import Corpus
+    from supervisor_testing.data import Dataset
+    from supervisor_testing.generation import Generator
+
+__all__ = ["OPEN_UNIT", "build_from_corpus", "show_progress"]
 
 #: a rate or level strictly between 0 and 1.
 OPEN_UNIT = click.FloatRange(0, 1, min_open=True, max_open=True)
@@ -13,3 +21,34 @@ OPEN_UNIT = click.FloatRange(0, 1, min_open=True, max_open=True)
 def show_progress(ctx: click.Context) -> bool:
     """Progress bars unless ``suptest --quiet``."""
     return not ctx.find_root().params.get("quiet", False)
+
+
+def build_from_corpus(
+    ctx: click.Context,
+    generator: Generator,
+    corpus_spec: str,
+    *,
+    out: Path,
+    seed: int,
+    samples: int | None,
+    overwrite: bool,
+) -> tuple[Corpus, Dataset]:
+    """Run ``generator`` over the corpus CORPUS names and write the result to ``out``.
+
+    Returns the built corpus and the source it was made from. A recipe name is recorded
+    as the source recipe, so the manifest says where the inputs came from.
+    """
+    from supervisor_testing.recipes import list_recipes, resolve_corpus
+
+    source = resolve_corpus(corpus_spec, progress=show_progress(ctx)).to_dataset()
+    built = generator.build(
+        source,
+        out,
+        seed=seed,
+        num_samples=samples,
+        name=out.name,
+        recipe=corpus_spec if corpus_spec in list_recipes() else None,
+        overwrite=overwrite,
+        progress=show_progress(ctx),
+    )
+    return built, source
