@@ -447,11 +447,13 @@ _MONOTONE = {
     "defocus_blur",
 }
 # The reference tables are not one ladder for these (checked per ladder below):
-# saturate desaturates at 1-2 and oversaturates at 3-5; spatter is water at 1-3 and mud
-# at 4-5 (MNIST-C paints mud throughout, with blob sizes that do not grow); elastic moves
+# saturate desaturates at 1-2 and oversaturates at 3-5; elastic moves
 # weight between affine jitter and local warping; glass blur, snow, frost, fog and pixelate
 # trade parameters against each other between some neighbouring severities.
-_LADDERS = {"saturate": ((1, 2), (3, 4, 5)), "spatter": ((4, 5),)}
+# Spatter is left out: it is water at 1-3 and mud at 4-5 (MNIST-C paints mud throughout),
+# its mud severities move blur and threshold in opposite directions, and its splash coverage
+# varies more from one draw to the next than between neighbouring severities.
+_LADDERS = {"saturate": ((1, 2), (3, 4, 5))}
 # mnist-c corruptions with their own formula (or ImageNet values on an otherwise CIFAR run)
 _MNIST_C_OWN = {
     "quantize", "shear", "rotate", "scale", "translate", "saturate", "spatter",
@@ -472,7 +474,9 @@ def _distances(images: torch.Tensor, name: str, suite: str, seed: int) -> list[f
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), gray=st.booleans())
 def test_severity_moves_images_further_from_clean(seed, gray):
-    images = smooth_images(6, 1 if gray else 3, 16, seed=seed)
+    # 16 images: enough that random angles and splashes average out (6 let one severity step
+    # in ~1% of draws fall below the previous one).
+    images = smooth_images(16, 1 if gray else 3, 16, seed=seed)
     for suite in ("imagenet-c", "mnist-c"):
         for name in list_corruptions(suite, "all"):
             if suite == "mnist-c" and name not in _MNIST_C_OWN:
