@@ -1,10 +1,11 @@
 """How ambiguous and how valid AmbiGuess corpora are, next to nominal data and mixups.
 
 For each data set, builds (or reuses) the ``<dataset>-ambiguous`` recipe's corpus, trains
-an independent classifier on the nominal ``train`` split (``resnet`` with seed 1 by
-default: no generation step uses it) and calls
-:func:`generators.ambiguous.assess_ambiguity` with the ``test`` split as the nominal set and
-the ``calibration`` split as the validity reference. Prints one table per data set and
+an independent classifier on the nominal ``train`` split (``cnn`` with seed 1 by default:
+no generation step uses a classifier) and calls
+:func:`generators.ambiguous.assess_ambiguity` with the ``test`` split as the nominal set,
+the ``calibration`` split as the validity reference and the corpus's pair models (loaded
+from the cache) for the ``reconstruction`` control row. Prints one table per data set and
 writes ``benchmarks/results/ambiguity_quality.json`` (entries for other data sets are
 kept).
 
@@ -32,6 +33,22 @@ if str(REPO) not in sys.path:  # a script run from a checkout, not an installed 
 
 RESULTS = REPO / "benchmarks" / "results" / "ambiguity_quality.json"
 DATASETS = ("mnist", "fashion-mnist")
+
+
+def _cached_pair_models(corpus: Any, train: Any) -> Any:
+    """The corpus's own pair models for the control row, if the cache holds them (a
+    corpus made by an older generator version may name models no longer cached)."""
+    from generators.ambiguous import AmbiguousGenerator, load_trained_pairs
+    from generators.ambiguous.class_pairs import class_pairs
+    from generators.ambiguous.pair_store import pair_models_key
+    from supervisor_testing.paths import cache_dir
+
+    params = AmbiguousGenerator(**corpus.manifest.generator.params).params
+    config = AmbiguousGenerator.training_config(params)
+    pairs = class_pairs(train.labels, train.class_names, params["pairs"])
+    key = pair_models_key(train.sha256(), pairs, config, seed=params["model_seed"])
+    path = cache_dir("ambiguous") / key
+    return load_trained_pairs(path) if path.is_dir() else None
 
 
 def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -62,13 +79,16 @@ def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
         corpus = build_recipe(recipe, progress=not args.quiet)
     built = time.perf_counter() - start
     start = time.perf_counter()
+    train = load_dataset(dataset_name, "train")
+    trained = _cached_pair_models(corpus, train)
     assessment = assess_ambiguity(
         corpus,
-        train=load_dataset(dataset_name, "train"),
+        train=train,
         test=load_dataset(dataset_name, "test"),
         reference=load_dataset(dataset_name, "calibration"),
         arch=args.arch,
         seed=args.seed,
+        trained=trained,
         progress=not args.quiet,
     )
     return {
@@ -80,6 +100,7 @@ def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
         "assess_seconds": round(time.perf_counter() - start, 1),
         **assessment.to_dict(),
         "table": assessment.table(),
+        "pair_models_accepted": len(trained.accepted) if trained else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -91,7 +112,7 @@ def main() -> int:
     parser.add_argument("--corpus", help="assess this corpus (directory or recipe) instead")
     parser.add_argument("--pairs", help="only these class pairs, e.g. 0-6,2-4 (a cheaper run)")
     parser.add_argument("--max-tries", type=int, help="fewer retries than the recipe's 20")
-    parser.add_argument("--arch", default="resnet", help="the independent classifier")
+    parser.add_argument("--arch", default="cnn", help="the independent classifier")
     parser.add_argument("--seed", type=int, default=1, help="the classifier's seed")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
         UnknownNameError,
     )
     from supervisor_testing.evaluate import DetectionResult, Estimate, evaluate, evaluate_scores
+    from supervisor_testing.executors import create_executor
     from supervisor_testing.gate import load_gate, run_gate
     from supervisor_testing.generation import Generator, create_generator, list_generators
     from supervisor_testing.models import resolve_model, train_model
     from supervisor_testing.recipes import build_recipe, load_recipe, resolve_corpus
+    from supervisor_testing.sharded_build import build_sharded
     from supervisor_testing.supervisors import (
         Supervisor,
         create_supervisor,
@@ -49,6 +51,7 @@ _EXPORTS = {
     "Estimate": "supervisor_testing.evaluate",
     "evaluate": "supervisor_testing.evaluate",
     "evaluate_scores": "supervisor_testing.evaluate",
+    "create_executor": "supervisor_testing.executors",
     "load_gate": "supervisor_testing.gate",
     "run_gate": "supervisor_testing.gate",
     "Generator": "supervisor_testing.generation",
@@ -59,6 +62,7 @@ _EXPORTS = {
     "build_recipe": "supervisor_testing.recipes",
     "load_recipe": "supervisor_testing.recipes",
     "resolve_corpus": "supervisor_testing.recipes",
+    "build_sharded": "supervisor_testing.sharded_build",
     "Supervisor": "supervisor_testing.supervisors",
     "create_supervisor": "supervisor_testing.supervisors",
     "list_supervisors": "supervisor_testing.supervisors",
@@ -80,7 +84,9 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "build_recipe",
+    "build_sharded",
     "corpus_from_dataset",
+    "create_executor",
     "create_generator",
     "create_supervisor",
     "evaluate",

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from supervisor_testing._version import __version__
+from supervisor_testing.atomic import publish_directory
 from supervisor_testing.errors import CorpusError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ KINDS = (
     "edited",
     "domain",
     "domain-shift",
+    "diffusion-edit",
 )
 
 REQUIRED_COLUMNS = ("images", "labels", "label_probs", "source_index")
@@ -593,21 +595,6 @@ def _validate_columns(
 # Writing
 
 
-def _replace_directory(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; an existing ``target`` is replaced only once ``new`` is in."""
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-    os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _check_replaceable(path: Path, overwrite: bool) -> None:
     if not path.exists() and not path.is_symlink():
         return
@@ -793,7 +780,12 @@ class CorpusWriter:
         )
         (self._tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
         _check_replaceable(self.path, self.overwrite)  # it may have appeared meanwhile
-        _replace_directory(self._tmp, self.path)
+        try:
+            publish_directory(self._tmp, self.path, replace=self.overwrite)
+        except FileExistsError:
+            raise CorpusError(
+                f"{self.path} already exists; pass overwrite=True to replace it"
+            ) from None
 
 
 def write_corpus(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,12 +31,14 @@ from supervisor_testing.registry import Registry
 
 if TYPE_CHECKING:
     from supervisor_testing.data.dataset import Dataset
+    from supervisor_testing.executors import Executor
 
 __all__ = [
     "Generator",
     "create_generator",
     "generators",
     "list_generators",
+    "row_segments",
     "subsample_indices",
 ]
 
@@ -78,6 +80,25 @@ def subsample_indices(num_available: int, num_samples: int | None, *, seed: int)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(num_available, size=num_samples, replace=False))
     return torch.from_numpy(chosen.astype(np.int64))
+
+
+def row_segments(sizes: Sequence[int], start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+    """``(segment, lo, hi)`` pieces of corpus rows ``start..stop-1``, for a corpus that is
+    segment 0 (``sizes[0]`` rows), then segment 1, and so on; ``lo..hi-1`` are positions
+    within the segment. Generators that go cell by cell use it to make any row range.
+
+    Example:
+        >>> list(row_segments([3, 3, 3], 2, 7))
+        [(0, 2, 3), (1, 0, 3), (2, 0, 1)]
+    """
+    offset = 0
+    for segment, size in enumerate(sizes):
+        lo, hi = max(start - offset, 0), min(stop - offset, size)
+        if lo < hi:
+            yield segment, lo, hi
+        offset += size
+        if offset >= stop:
+            return
 
 
 class Generator(ABC):
@@ -157,6 +178,33 @@ class Generator(ABC):
     ) -> Iterator[dict[str, torch.Tensor]]:
         """Yield batches holding every required column and every extra column."""
 
+    def generate_range(
+        self, source: Dataset, *, seed: int, num_samples: int | None = None, start: int, stop: int
+    ) -> Iterator[dict[str, torch.Tensor]]:
+        """Yield rows ``start..stop-1`` of what :meth:`generate` yields, byte for byte.
+
+        A sharded build (:func:`supervisor_testing.sharded_build.build_sharded`) makes
+        each shard with one call. This default runs :meth:`generate` and keeps the rows
+        in range: right for every generator, but each call pays for all rows before
+        ``stop``. Generators whose samples are seeded one by one override it to make only
+        the rows asked for (see :attr:`supports_ranges`).
+        """
+        position = 0
+        for batch in self.generate(source, seed=seed, num_samples=num_samples):
+            n = int(batch["images"].shape[0])
+            lo, hi = max(start - position, 0), min(stop - position, n)
+            if lo < hi:
+                yield {k: v[lo:hi] for k, v in batch.items()}
+            position += n
+            if position >= stop:
+                return
+
+    @property
+    def supports_ranges(self) -> bool:
+        """Whether :meth:`generate_range` makes a row range without the rows before it,
+        so a sharded build can run one task per shard."""
+        return type(self).generate_range is not Generator.generate_range
+
     def build(
         self,
         source: Dataset,
@@ -168,6 +216,8 @@ class Generator(ABC):
         recipe: str | None = None,
         overwrite: bool = False,
         progress: bool = False,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> Corpus:
         """Generate from ``source`` and write the corpus at ``path``, atomically.
 
@@ -180,8 +230,29 @@ class Generator(ABC):
             recipe: name of the recipe whose corpus ``source`` came from, if any.
             overwrite: replace an existing corpus at ``path``.
             progress: show a progress bar on stderr.
+            executor: build shard by shard on this executor, resumably (see
+                :func:`supervisor_testing.sharded_build.build_sharded`); the corpus is the
+                same, byte for byte.
+            shard_size: samples per shard (default 4096); implies a sharded build.
         """
         from tqdm.auto import tqdm
+
+        if executor is not None or shard_size is not None:
+            from supervisor_testing.sharded_build import DEFAULT_SHARD_SIZE, build_sharded
+
+            return build_sharded(
+                self,
+                source,
+                path,
+                seed=seed,
+                num_samples=num_samples,
+                name=name,
+                recipe=recipe,
+                overwrite=overwrite,
+                progress=progress,
+                executor=executor,
+                shard_size=DEFAULT_SHARD_SIZE if shard_size is None else shard_size,
+            )
 
         info = GeneratorInfo(self.name, self.version, self._params, seed)
         writer = CorpusWriter(

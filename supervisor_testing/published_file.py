@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supervisor_testing.data.atomic_write import atomic_write_bytes
+from supervisor_testing.atomic import atomic_write_bytes
 
 __all__ = ["write_published"]
 
@@ -17,6 +17,5 @@ __all__ = ["write_published"]
 def write_published(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically, with mode 0644."""
     path = Path(path)
-    atomic_write_bytes(path, text.encode("utf-8"))
-    path.chmod(0o644)
+    atomic_write_bytes(path, text.encode("utf-8"), mode=0o644)
     return path

@@ -35,7 +35,7 @@ from generators.ambiguous.density_sampler import grid_axes
 from generators.ambiguous.masked_adam import MaskedAdam
 from generators.ambiguous.prior import sample_prior
 from generators.ambiguous.reconstruction_loss import sigmoid_mse
-from generators.ambiguous.validity_autoencoder import error_percentiles
+from generators.ambiguous.validity import error_percentiles
 from supervisor_testing.cli import main
 from supervisor_testing.data import load_dataset
 from supervisor_testing.data.dataset import Dataset
@@ -162,6 +162,40 @@ def test_a_pair_that_passes_is_not_retried(trained):
     assert all(r.accepted for r in trained.reports)
     for r in trained.reports:
         assert 0 <= r.disc_accuracy <= 1 and 0 <= r.class_accuracy <= 1
+
+
+def test_the_acceptance_measure_picks_the_figure_but_not_the_weights(digits):
+    """Both real/fake accuracies are recorded; the configured one decides acceptance, and
+    the choice never changes the trained weights."""
+    short = {**FAST, "epochs": 3}
+    by_measure = {}
+    for measure in ("reference", "last-epoch"):
+        config = PairTrainingConfig(**short, disc_accuracy_measure=measure)
+        by_measure[measure] = train_pair_models(
+            digits, config=config, seed=0, pairs=[[0, 1]], cache=False
+        )
+    ref, last = by_measure["reference"], by_measure["last-epoch"]
+    weights = zip(ref.model.state_dict().values(), last.model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in weights)
+    (r,), (s,) = ref.reports, last.reports
+    assert dict(r.disc_accuracies) == dict(s.disc_accuracies)
+    assert set(dict(r.disc_accuracies)) == {"reference", "last-epoch"}
+    assert r.disc_accuracy == dict(r.disc_accuracies)["reference"]
+    assert s.disc_accuracy == dict(s.disc_accuracies)["last-epoch"]
+    # A window that holds exactly one of the two figures accepts under that measure only.
+    low, high = sorted(dict(r.disc_accuracies).values())
+    if high - low > 1e-6:
+        window = (low - 1e-6, (low + high) / 2)
+        owner = "reference" if r.disc_accuracy == low else "last-epoch"
+        for measure in ("reference", "last-epoch"):
+            config = PairTrainingConfig(
+                **{**short, "disc_accuracy_range": window}, disc_accuracy_measure=measure
+            )
+            assert passes_acceptance(dict(r.disc_accuracies)[measure], 1.0, config) is (
+                measure == owner
+            )
+    with pytest.raises(InvalidInputError, match="disc_accuracy_measure must be one of"):
+        PairTrainingConfig(disc_accuracy_measure="best-epoch")
 
 
 # --- the batched model --------------------------------------------------------------------
@@ -433,7 +467,7 @@ def test_make_ambiguous_corpus_and_the_registered_generator(digits, model_cache,
 
 
 def test_shipped_recipes_are_valid():
-    for name in ("mnist-ambiguous", "fashion-mnist-ambiguous"):
+    for name in ("mnist-ambiguous", "fashion-mnist-ambiguous", "mnist-ambiguous-demo"):
         recipe = load_recipe(name)
         assert recipe.generator == "ambiguous" and recipe.split == "train"
         assert recipe.create_generator().params["max_label_diff"] == 0.2
@@ -497,6 +531,8 @@ def test_bad_training_parameters_are_refused():
         (["--max-label-diff", "0"], "--max-label-diff"),
         (["--max-label-diff", "1.2"], "--max-label-diff"),
         (["--pairs", "3:5"], "write class indices like 3-5"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--max-tries", "0"], "--max-tries"),
     ],
 )
 def test_cli_refuses_bad_input_with_exit_code_2(tmp_path, args, message):
@@ -544,24 +580,51 @@ def test_error_percentiles_and_mixup():
     assert set(mixed.flatten().tolist()) == {50, 100}  # 0.5 * 0 + 0.5 * {100, 200}
 
 
+def test_feature_validity_ranks_nominal_at_fifty_and_noise_above(digits):
+    from generators.ambiguous.validity import FeatureValidity
+    from supervisor_testing.models import train_model
+
+    test = load_dataset("digits", "test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        classifier = train_model(digits, "mlp", seed=3, epochs=3, cache=False).module
+    validity = FeatureValidity(classifier, train=digits, reference=test, k=5)
+    assert validity.percentiles(test.images).mean().item() == pytest.approx(50.0, abs=1e-9)
+    noise = torch.randint(0, 256, (64, *digits.image_shape), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert validity.percentiles(noise).mean().item() > 90
+    with pytest.raises(InvalidInputError, match="needs at least 5000 nominal training"):
+        FeatureValidity(classifier, train=digits, reference=test, k=5000)
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_assess_ambiguity_end_to_end(digits, model_cache, tmp_path):
     from generators.ambiguous import assess_ambiguity
     from supervisor_testing.models import train_model
 
-    corpus = _generator().build(digits, tmp_path / "q", seed=0, num_samples=80)
+    generator = _generator()
+    corpus = generator.build(digits, tmp_path / "q", seed=0, num_samples=80)
     test = load_dataset("digits", "test")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         classifier = train_model(digits, "mlp", seed=3, epochs=3, cache=False).module
         result = assess_ambiguity(
-            corpus, train=digits, test=test, classifier=classifier, autoencoder_epochs=3
+            corpus,
+            train=digits,
+            test=test,
+            classifier=classifier,
+            trained=generator.train(digits),
+            neighbours=5,
         )
-    assert [r.name for r in result.rows] == ["ambiguous", "nominal", "mixup"]
+    assert [r.name for r in result.rows] == ["ambiguous", "nominal", "mixup", "reconstruction"]
     nominal = result.row("nominal")
     assert nominal.top_pair_accuracy is None and nominal.samples == len(test)
     assert nominal.top1_accuracy == pytest.approx(result.classifier_test_accuracy)
-    assert 30 < nominal.validity_percentile < 70  # the reference is the test split itself
+    # the reference is the test split itself, so its mean percentile is exactly 50
+    assert nominal.validity_percentile == pytest.approx(50.0, abs=1e-9)
+    # only the test images of the pairs' classes (0, 1, 3, 5) are reconstructed
+    held = sum(int((test.labels == c).sum()) for c in (0, 1, 3, 5))
+    assert result.row("reconstruction").samples == held
     assert result.row("ambiguous").top_pair_accuracy is not None
     assert "top-pair" in result.table()
     with pytest.raises(InvalidInputError, match="not an ambiguous corpus"):

@@ -446,13 +446,25 @@ _MONOTONE = {
     "motion_blur",
     "defocus_blur",
 }
-# The reference tables are not one ladder for these (checked per ladder below):
-# saturate desaturates at 1-2 and oversaturates at 3-5; elastic moves
-# weight between affine jitter and local warping; glass blur, snow, frost, fog and pixelate
-# trade parameters against each other between some neighbouring severities.
-# Spatter is left out: it is water at 1-3 and mud at 4-5 (MNIST-C paints mud throughout),
-# its mud severities move blur and threshold in opposite directions, and its splash coverage
-# varies more from one draw to the next than between neighbouring severities.
+# Fog's amount grows and its wibble decay falls at every CIFAR-10-C step. In the ImageNet-C
+# table severities 3 and 4 share the amount (only the decay moves), and MNIST-C crops 28 px
+# out of a 256 px map whose normalised level varies more from draw to draw than between
+# severities, while the rescaling by max / (max + amount) cancels most of the extra haze
+# (mean distance 41.7, 44.4, 44.0, 43.5, 44.1): checked in the CIFAR-10-C table only.
+_MONOTONE_IN = {"fog": ("cifar10-c",)}
+# The reference tables are not one ladder for the rest (measured mean distance from clean on
+# these images, 12 seeds x gray / RGB): saturate desaturates at 1-2 and oversaturates at 3-5
+# (checked per ladder below). Elastic moves weight between affine jitter and local warping
+# (CIFAR-10-C 15.7, 13.8, 12.8, 13.1, 14.2). Glass blur trades sigma against iterations
+# (CIFAR-10-C 0.4 px, 1 pass -> 0.25 px, 2 passes; ImageNet-C 16.9, 15.5, 21.1, 18.7, 20.3).
+# Snow moves zoom and threshold both ways (CIFAR-10-C zoom 1.75 -> 2.25 -> 1.25). Frost lowers
+# the image weight as it raises the frost weight, and on mid-gray images the two cancel
+# (CIFAR-10-C 30.9, 47.4, 50.4, 47.8, 41.1). Pixelate's shrunk side is an integer: at 16 px
+# CIFAR-10-C's 0.85 and 0.75 give 13 and 12 px grids that alias differently (6.86 -> 6.59)
+# and ImageNet-C's 0.3 and 0.25 both give 4 px. Spatter is water at 1-3 and mud at 4-5
+# (MNIST-C paints mud throughout), its mud severities move blur and threshold in opposite
+# directions, and its splash coverage varies more from one draw to the next than between
+# neighbouring severities.
 _LADDERS = {"saturate": ((1, 2), (3, 4, 5))}
 # mnist-c corruptions with their own formula (or ImageNet values on an otherwise CIFAR run)
 _MNIST_C_OWN = {
@@ -461,9 +473,12 @@ _MNIST_C_OWN = {
 }  # fmt: skip
 
 
-def _distances(images: torch.Tensor, name: str, suite: str, seed: int) -> list[float]:
+def _distances(images: torch.Tensor, name: str, suite: str, table: str, seed: int) -> list[float]:
     return [
-        (corrupt(images, name, severity=s, seed=seed, suite=suite).float() - images.float())
+        (
+            corrupt(images, name, severity=s, seed=seed, suite=suite, table=table).float()
+            - images.float()
+        )
         .abs()
         .mean()
         .item()
@@ -477,30 +492,26 @@ def test_severity_moves_images_further_from_clean(seed, gray):
     # 16 images: enough that random angles and splashes average out (6 let one severity step
     # in ~1% of draws fall below the previous one).
     images = smooth_images(16, 1 if gray else 3, 16, seed=seed)
-    for suite in ("imagenet-c", "mnist-c"):
+    for suite, table in (("imagenet-c", "cifar10-c"), ("imagenet-c", "imagenet-c"),
+                         ("mnist-c", "mnist-c")):  # fmt: skip
         for name in list_corruptions(suite, "all"):
             if suite == "mnist-c" and name not in _MNIST_C_OWN:
                 continue  # the same function as in imagenet-c, already checked there
-            table = "mnist-c" if suite == "mnist-c" else "cifar10-c"
-            if (
-                len(
-                    {"imagenet-c": IMAGENET_C, "cifar10-c": CIFAR10_C, "mnist-c": MNIST_C}[table][
-                        name
-                    ]
-                )
-                < 5
-            ):
+            if len({"imagenet-c": IMAGENET_C, "cifar10-c": CIFAR10_C, "mnist-c": MNIST_C}[table][
+                name
+            ]) < 5:  # fmt: skip
                 continue
-            if name not in _MONOTONE and name not in _LADDERS:
+            monotone = name in _MONOTONE or table in _MONOTONE_IN.get(name, ())
+            if not monotone and name not in _LADDERS:
                 continue
-            d = _distances(images, name, suite, seed)
+            d = _distances(images, name, suite, table, seed)
             ladders = _LADDERS.get(name, ((1, 2, 3, 4, 5),))
             for ladder in ladders:
                 for low, high in itertools.pairwise(ladder):
                     slack = 0.5 + 0.05 * d[low - 1]
-                    assert d[high - 1] >= d[low - 1] - slack, (suite, name, d)
-            if name in _MONOTONE:
-                assert d[4] > d[0], (suite, name, d)
+                    assert d[high - 1] >= d[low - 1] - slack, (suite, table, name, d)
+            if monotone:
+                assert d[4] > d[0], (suite, table, name, d)
 
 
 # -- corpus, recipes, CLI --------------------------------------------------------------------

@@ -42,9 +42,13 @@ class PairReport:
     Attributes:
         classes: the pair's class indices (first < second).
         tries: trainings run (1 when the first one passed).
-        disc_accuracy: real/fake accuracy of the kept model (the last try if none passed).
+        disc_accuracy: real/fake accuracy of the kept model (the last try if none passed),
+            as ``disc_accuracy_measure`` defines it: the figure the rule tested.
         class_accuracy: two-class accuracy of the kept model.
         accepted: whether the kept model passed; samples come from accepted pairs only.
+        disc_accuracies: every recorded real/fake accuracy of the kept model by measure
+            name (see :data:`~generators.ambiguous.config.DISC_ACCURACY_MEASURES`), so a
+            report shows what the other rule would have decided.
     """
 
     classes: tuple[int, int]
@@ -52,6 +56,7 @@ class PairReport:
     disc_accuracy: float
     class_accuracy: float
     accepted: bool
+    disc_accuracies: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class PairReport:
             "disc_accuracy": self.disc_accuracy,
             "class_accuracy": self.class_accuracy,
             "accepted": self.accepted,
+            "disc_accuracies": dict(self.disc_accuracies),
         }
 
     @classmethod
@@ -71,4 +77,7 @@ class PairReport:
             disc_accuracy=float(data["disc_accuracy"]),
             class_accuracy=float(data["class_accuracy"]),
             accepted=bool(data["accepted"]),
+            disc_accuracies=tuple(
+                (str(k), float(v)) for k, v in sorted(data.get("disc_accuracies", {}).items())
+            ),
         )

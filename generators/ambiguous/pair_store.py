@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +22,7 @@ from generators.ambiguous.acceptance import PairReport
 from generators.ambiguous.config import PairTrainingConfig
 from generators.ambiguous.pair_model import PairAAE
 from supervisor_testing._version import __version__
+from supervisor_testing.atomic import atomic_directory, atomic_path
 from supervisor_testing.errors import SupervisorTestingError
 
 __all__ = [
@@ -126,9 +124,8 @@ class TrainedPairs:
             centres, _ = grid_centres(self.config, grid_size)
             norms = cell_gradient_norms(self.model, centres)
             if file is not None and file.parent.is_dir():
-                tmp = file.with_name(f".{file.name}.{os.getpid()}.part")
-                save_file({"gradient_norms": norms}, str(tmp))
-                os.replace(tmp, file)
+                with atomic_path(file) as tmp:
+                    save_file({"gradient_norms": norms}, str(tmp))
         self._grids[grid_size] = norms
         return norms
 
@@ -152,23 +149,11 @@ class TrainedPairs:
         from safetensors.torch import save_file
 
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with atomic_directory(directory, replace=True) as tmp:
             text = json.dumps(self.metadata(), indent=2, sort_keys=True) + "\n"
             (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
             state = {k: v.contiguous() for k, v in self.model.state_dict().items()}
             save_file(state, str(tmp / WEIGHTS_FILE))
-            if directory.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-                directory.rename(old / "pairs")
-                tmp.rename(directory)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return directory
 
 

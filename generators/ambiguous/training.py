@@ -98,9 +98,9 @@ def _train_try(
     config: PairTrainingConfig,
     seed: int,
     bar: object | None,
-) -> tuple[PairAAE, torch.Tensor]:
+) -> tuple[PairAAE, dict[str, torch.Tensor]]:
     """Train the pairs in ``classes`` once; return the model and each pair's discriminator
-    real/fake accuracy over the last epoch."""
+    real/fake accuracy under every measure of ``DISC_ACCURACY_MEASURES``."""
     generator = torch.Generator().manual_seed(seed)
     model = PairAAE(classes, input_dim=images.shape[1], num_classes=num_classes, config=config)
     model.reset_parameters(generator)
@@ -115,6 +115,11 @@ def _train_try(
     steps = math.ceil(max(len(m) for m in members) / batch)
     pixels = images.shape[1]
     correct, seen = torch.zeros(model.num_pairs), torch.zeros(model.num_pairs)
+    # The reference's figure: a Keras BinaryAccuracy that is never reset (so a running
+    # accuracy over all of training), thresholding the logits at 0.5, averaged over the
+    # last epoch's batches. Kept beside the last-epoch accuracy so both can be reported.
+    run_correct, run_seen = torch.zeros(model.num_pairs), torch.zeros(model.num_pairs)
+    ref_sum, ref_batches = torch.zeros(model.num_pairs), torch.zeros(model.num_pairs)
     for epoch in range(config.epochs):
         order = [m[torch.randperm(len(m), generator=generator)] for m in members]
         last_epoch = epoch == config.epochs - 1
@@ -148,13 +153,19 @@ def _train_try(
             loss_fake = (F.softplus(fake) * mask).sum(dim=1) * inv_b
             dc_loss = ((loss_real + loss_fake) * inv_b / 2).sum()
             dc_opt.step(torch.autograd.grad(dc_loss, discriminator), active)
-            # Real/fake accuracy over the last epoch, a logit of 0 (p = 0.5) deciding. The
-            # reference read a Keras BinaryAccuracy that was never reset (an average over
-            # all of training) and that compared logits with 0.5.
-            if last_epoch:
-                with torch.no_grad():
+            # "last-epoch": a logit of 0 (p = 0.5) decides, over the last epoch only.
+            # "reference": a logit of 0.5 decides (the reference's metric compared logits
+            # with 0.5), running since the first step.
+            with torch.no_grad():
+                run_correct += (
+                    ((real > 0.5) & valid).sum(1) + ((fake <= 0.5) & valid).sum(1)
+                ).float()
+                run_seen += 2 * sizes.float()
+                if last_epoch:
                     correct += (((real > 0) & valid).sum(1) + ((fake <= 0) & valid).sum(1)).float()
                     seen += 2 * sizes.float()
+                    ref_sum += torch.where(active, run_correct / run_seen.clamp(min=1), 0.0)
+                    ref_batches += active.float()
 
             # 3. generator: the encoder tries to pass its codes off as prior samples
             fooled = model.discriminate(model.encoder.rest(hidden, generator), y, generator)
@@ -162,7 +173,9 @@ def _train_try(
             gen_opt.step(torch.autograd.grad(gen_loss, encoder), active)
         if bar is not None:
             bar.update(1)  # type: ignore[attr-defined]
-    return model.eval(), (correct / seen.clamp(min=1)).to(torch.float64)
+    last = (correct / seen.clamp(min=1)).to(torch.float64)
+    reference = (ref_sum / ref_batches.clamp(min=1)).to(torch.float64)
+    return model.eval(), {"last-epoch": last, "reference": reference}
 
 
 def _save_progress(directory: Path, final: PairAAE, state: dict[str, Any]) -> None:
@@ -213,6 +226,7 @@ def _fit_pairs(
         "next_try": 0,
         "tries": [0] * len(pairs),
         "disc_acc": [0.0] * len(pairs),
+        "disc_accs": [{} for _ in pairs],
         "class_acc": [0.0] * len(pairs),
         "accepted": [False] * len(pairs),
         "pending": list(range(len(pairs))),
@@ -220,6 +234,7 @@ def _fit_pairs(
     if resume is not None:
         state = _load_progress(resume, final) or state
     tries, disc_acc, class_acc = state["tries"], state["disc_acc"], state["class_acc"]
+    disc_accs = state.setdefault("disc_accs", [{} for _ in pairs])
     accepted, pending = state["accepted"], state["pending"]
     bar = None
     if progress:
@@ -251,7 +266,9 @@ def _fit_pairs(
             still = []
             for j, i in enumerate(pending):
                 tries[i] = attempt + 1
-                disc_acc[i], class_acc[i] = float(dc[j]), float(ca[j])
+                disc_accs[i] = {name: float(values[j]) for name, values in dc.items()}
+                disc_acc[i] = disc_accs[i][config.disc_accuracy_measure]
+                class_acc[i] = float(ca[j])
                 accepted[i] = passes_acceptance(disc_acc[i], class_acc[i], config)
                 if not accepted[i]:
                     still.append(i)
@@ -263,7 +280,14 @@ def _fit_pairs(
         if bar is not None:
             bar.close()
     reports = tuple(
-        PairReport(pair, tries[i], disc_acc[i], class_acc[i], accepted[i])
+        PairReport(
+            pair,
+            tries[i],
+            disc_acc[i],
+            class_acc[i],
+            accepted[i],
+            tuple(sorted(disc_accs[i].items())),
+        )
         for i, pair in enumerate(pairs)
     )
     return final.eval(), reports

@@ -10,7 +10,14 @@ import torch
 
 from generators.corruptions.color_space import hsv_to_rgb, rgb_to_hsv
 from generators.corruptions.context import CorruptionContext
-from generators.corruptions.pixels import BT601, SKIMAGE_GRAY, luma, to_uint8, to_unit
+from generators.corruptions.pixels import (
+    BT601,
+    SKIMAGE_GRAY,
+    luma,
+    to_uint8,
+    to_unit,
+    truncate_levels_,
+)
 
 __all__ = [
     "brightness",
@@ -24,12 +31,13 @@ __all__ = [
 
 
 def contrast(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
-    """Pull every channel towards its mean: ``(x - mean) * c + mean``."""
+    """Pull every channel towards its mean: ``(x - mean) * c + mean``, in grey levels as
+    ``x c + mean (1 - c)`` (two passes over the pixels instead of four)."""
+    c = float(ctx.params)
     # Integer sums make the mean independent of how the chunk is reduced.
     total = images.to(torch.int64).sum(dim=(2, 3), keepdim=True)
-    means = (total.to(torch.float64) / (255.0 * images.shape[2] * images.shape[3])).float()
-    x = to_unit(images)
-    return to_uint8((x - means) * ctx.params + means)
+    shift = (total.to(torch.float64) * ((1.0 - c) / (images.shape[2] * images.shape[3]))).float()
+    return truncate_levels_(images.to(torch.float32).mul_(c).add_(shift))
 
 
 def brightness(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from generators.corruptions.context import CorruptionContext
-from generators.corruptions.linear_operators import apply_separable, gaussian_matrix
-from generators.corruptions.pixels import to_uint8, to_unit
-from generators.corruptions.warping import affine_source_grid, sample_at
+from generators.corruptions.pixels import to_unit, truncate_levels_
+from generators.corruptions.separable_filter import gaussian_separable
+from generators.corruptions.warping import displaced, warp_affine
 
 __all__ = ["elastic_transform"]
 
@@ -37,19 +37,13 @@ def elastic_transform(images: torch.Tensor, ctx: CorruptionContext) -> torch.Ten
     factor = min(height, width) / ctx.reference_size
     alpha, sigma, jitter = (float(v) * factor for v in ctx.params)
     x = to_unit(images)
-    shifts = ctx.random.uniform64((3, 2), -jitter, jitter).astype(np.float32)
-    rows, cols = affine_source_grid(_affine_inverses(shifts, height, width), height, width)
-    x = sample_at(x, rows, cols, border="zeros" if ctx.mnist_c else "mirror")
-
-    field = ctx.random.uniform((2, height, width), -1.0, 1.0)
-    smooth_rows = gaussian_matrix(height, sigma, mode="reflect", truncate=3.0)
-    smooth_cols = gaussian_matrix(width, sigma, mode="reflect", truncate=3.0)
-    field = apply_separable(field, smooth_rows, smooth_cols) * alpha
-    grid_r, grid_c = torch.meshgrid(
-        torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
-        indexing="ij",
-    )  # fmt: skip
-    x = sample_at(
-        x, grid_r + field[:, 1], grid_c + field[:, 0], border="zeros" if ctx.mnist_c else "reflect"
-    )
-    return to_uint8(x)
+    # One draw per sample serves the displacement field and the jitter (each draw costs a
+    # stream set-up per sample, which on small images is as much as the draw itself).
+    values = ctx.random.uniform((2 * height * width + 6,), -1.0, 1.0)
+    field = values[:, : 2 * height * width].reshape(-1, 2, height, width)
+    shifts = values[:, 2 * height * width :].numpy().astype(np.float64).reshape(-1, 3, 2)
+    inverses = _affine_inverses(shifts * jitter, height, width)
+    x = warp_affine(x, inverses, border="zeros" if ctx.mnist_c else "mirror")
+    field = gaussian_separable(field, sigma, mode="reflect", truncate=3.0) * alpha
+    moved = displaced(x, field, border="zeros" if ctx.mnist_c else "reflect")
+    return truncate_levels_(moved.mul_(255.0))

@@ -28,7 +28,12 @@ from generators.corruptions.suites import (
 )
 from supervisor_testing.corpus import ColumnSpec
 from supervisor_testing.errors import InvalidInputError
-from supervisor_testing.generation import Generator, generators, subsample_indices
+from supervisor_testing.generation import (
+    Generator,
+    generators,
+    row_segments,
+    subsample_indices,
+)
 
 if TYPE_CHECKING:
     from supervisor_testing.data.dataset import Dataset
@@ -124,29 +129,45 @@ class CorruptionGenerator(Generator):
     ) -> Iterator[dict[str, torch.Tensor]]:
         cells = self.cells(source.image_shape)  # all checks before the first image
         indices = subsample_indices(len(source), num_samples, seed=seed)
+        for corruption, severity in cells:
+            yield from self._cell_batches(source, corruption, severity, indices, seed)
+
+    def generate_range(
+        self, source: Dataset, *, seed: int, num_samples: int | None = None, start: int, stop: int
+    ) -> Iterator[dict[str, torch.Tensor]]:
+        # Rows go cell by cell, each cell over every index; per-sample seeding makes any
+        # slice of a cell equal to the same rows of a whole-corpus run.
+        cells = self.cells(source.image_shape)
+        indices = subsample_indices(len(source), num_samples, seed=seed)
+        for cell, lo, hi in row_segments([len(indices)] * len(cells), start, stop):
+            corruption, severity = cells[cell]
+            yield from self._cell_batches(source, corruption, severity, indices[lo:hi], seed)
+
+    def _cell_batches(
+        self, source: Dataset, corruption: str, severity: int, indices: torch.Tensor, seed: int
+    ) -> Iterator[dict[str, torch.Tensor]]:
         channels, height, width = source.image_shape
         chunk = max(1, min(self.batch_size, _CHUNK_VALUES // (channels * height * width)))
         codes = {name: code for code, name in enumerate(self.corruption_names)}
-        for corruption, severity in cells:
-            for part in indices.split(chunk):
-                labels = source.labels[part]
-                n = len(part)
-                yield {
-                    "images": corrupt(
-                        source.images[part],
-                        corruption,
-                        severity=severity,
-                        seed=seed,
-                        indices=part,
-                        suite=self._params["suite"],
-                        table=self._params["table"],
-                    ),
-                    "labels": labels,
-                    "label_probs": F.one_hot(labels, source.num_classes).to(torch.float32),
-                    "source_index": part,
-                    "corruption": torch.full((n,), codes[corruption], dtype=torch.int64),
-                    "severity": torch.full((n,), severity, dtype=torch.int64),
-                }
+        for part in indices.split(chunk):
+            labels = source.labels[part]
+            n = len(part)
+            yield {
+                "images": corrupt(
+                    source.images[part],
+                    corruption,
+                    severity=severity,
+                    seed=seed,
+                    indices=part,
+                    suite=self._params["suite"],
+                    table=self._params["table"],
+                ),
+                "labels": labels,
+                "label_probs": F.one_hot(labels, source.num_classes).to(torch.float32),
+                "source_index": part,
+                "corruption": torch.full((n,), codes[corruption], dtype=torch.int64),
+                "severity": torch.full((n,), severity, dtype=torch.int64),
+            }
 
 
 def _any_table(suite: str) -> str:

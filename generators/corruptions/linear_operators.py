@@ -9,12 +9,15 @@ batched; the tests check each matrix against scipy / Pillow on the same input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 import torch
 
 __all__ = [
+    "apply_dense",
     "apply_separable",
     "clipped_zoom",
     "extend_indices",
@@ -22,6 +25,7 @@ __all__ = [
     "gaussian_matrix",
     "gaussian_weights",
     "pil_resize_matrix",
+    "single_threaded_gemm",
     "zoom_matrix",
 ]
 
@@ -158,8 +162,46 @@ def apply_separable(
     x: torch.Tensor, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None
 ) -> torch.Tensor:
     """``rows @ x @ cols.T`` over the last two axes of ``x`` (either may be skipped)."""
-    if rows is not None:
-        x = torch.matmul(rows, x)
-    if cols is not None:
-        x = torch.matmul(x, cols.T)
+    with single_threaded_gemm():
+        if rows is not None:
+            x = torch.matmul(rows, x)
+        if cols is not None:
+            x = torch.matmul(x, cols.T)
     return x
+
+
+# MKL's sgemm takes another code path, with other rounding, for fewer than 4 rows.
+_MIN_GEMM_ROWS = 4
+
+
+@contextmanager
+def single_threaded_gemm() -> Iterator[None]:
+    """Run matrix products on one thread.
+
+    A sample's bits may not depend on the chunk it is corrupted in. With several threads
+    MKL splits the rows of a product among them and treats the leftover rows of each
+    share with other kernels, whose rounding differs, so a row's result would depend on
+    how many rows share the call; on one thread it does not (checked for 4 to 3000 rows).
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def apply_dense(x: torch.Tensor, operator: torch.Tensor) -> torch.Tensor:
+    """``x @ operator`` for ``x`` of shape ``N x C x K``, as one GEMM over the ``N C`` rows,
+    each row's result independent of the others (see :func:`single_threaded_gemm`; calls
+    with fewer than 4 rows are padded with zero rows)."""
+    rows = x.reshape(-1, x.shape[-1])
+    count = rows.shape[0]
+    if count < _MIN_GEMM_ROWS:
+        rows = torch.cat((rows, rows.new_zeros(_MIN_GEMM_ROWS - count, rows.shape[1])))
+    with single_threaded_gemm():
+        product = rows @ operator
+    return product[:count].reshape(*x.shape[:-1], operator.shape[-1])

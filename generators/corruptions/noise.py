@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from generators.corruptions.context import CorruptionContext
-from generators.corruptions.pixels import to_uint8, to_unit
+from generators.corruptions.pixels import to_uint8, to_unit, truncate_levels_
 
 __all__ = ["gaussian_noise", "impulse_noise", "shot_noise", "speckle_noise"]
 
@@ -16,14 +16,13 @@ __all__ = ["gaussian_noise", "impulse_noise", "shot_noise", "speckle_noise"]
 def gaussian_noise(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
     """Add N(0, sigma^2) in [0, 1] units."""
     x = to_unit(images)
-    return to_uint8(x + ctx.random.normal(x.shape[1:], scale=ctx.params))
+    return truncate_levels_(x.add_(ctx.random.normal(x.shape[1:], scale=ctx.params)).mul_(255.0))
 
 
 def shot_noise(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
     """Photon noise: Poisson counts at rate ``x * lambda``, divided by lambda."""
     rate = float(ctx.params)
-    counts = ctx.random.poisson(images.to(torch.float64) / 255.0 * rate)
-    return to_uint8(counts / rate)
+    return to_uint8(ctx.random.poisson_levels(images, rate) / rate)
 
 
 def impulse_noise(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
@@ -40,4 +39,5 @@ def impulse_noise(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
 def speckle_noise(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
     """Multiplicative noise: ``x + x * N(0, c^2)``."""
     x = to_unit(images)
-    return to_uint8(x + x * ctx.random.normal(x.shape[1:], scale=ctx.params))
+    spread = ctx.random.normal(x.shape[1:], scale=ctx.params).mul_(x)
+    return truncate_levels_(x.add_(spread).mul_(255.0))

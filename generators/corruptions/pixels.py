@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["BT601", "SKIMAGE_GRAY", "luma", "to_uint8", "to_unit"]
+__all__ = ["BT601", "SKIMAGE_GRAY", "luma", "to_uint8", "to_unit", "truncate_levels_"]
 
 #: OpenCV's (and Pillow's) RGB -> gray weights.
 BT601 = (0.299, 0.587, 0.114)
@@ -29,7 +29,12 @@ def to_uint8(values: torch.Tensor, *, scale: float = 255.0) -> torch.Tensor:
     The reference suites end with ``np.uint8(...)`` on float images, which truncates; so
     does this, so that mean levels match theirs rather than sitting half a level higher.
     """
-    levels = values * scale
+    return truncate_levels_(values * scale)
+
+
+def truncate_levels_(levels: torch.Tensor) -> torch.Tensor:
+    """:func:`to_uint8` of float levels in 0..255, overwriting ``levels`` (for a tensor
+    the caller made and no longer needs: one allocation fewer on every pixel)."""
     return levels.add_(_LEVEL_SLACK).clamp_(0.0, 255.0).floor_().to(torch.uint8)
 
 

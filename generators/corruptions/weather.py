@@ -12,12 +12,14 @@ from generators.corruptions.context import CorruptionContext
 from generators.corruptions.frost_texture import FROST_TEXTURE_STATS, frost_texture
 from generators.corruptions.kernels import streak
 from generators.corruptions.linear_operators import clipped_zoom
-from generators.corruptions.pixels import BT601, luma, to_uint8, to_unit
+from generators.corruptions.pixels import BT601, luma, to_uint8, to_unit, truncate_levels_
 from generators.corruptions.plasma import plasma_fractal
 from generators.corruptions.tables import FOG_MAP_RATIO, FROST_TEXTURE_SCALE
 
 __all__ = ["fog", "frost", "snow"]
 
+#: Snow streaks fall at -135 to -45 degrees.
+_SNOW_SPAN = (-135.0, -45.0)
 #: The references pick one of their first five frost photographs.
 _FROST_CHOICES = 5
 
@@ -37,7 +39,7 @@ def fog(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
     x = to_unit(images)
     brightest = x.amax(dim=(1, 2, 3), keepdim=True)
     foggy = x + amount * torch.from_numpy(haze.astype(np.float32)).unsqueeze(1)
-    return to_uint8(foggy * brightest / (brightest + amount))
+    return truncate_levels_((foggy * brightest / (brightest + amount)).mul_(255.0))
 
 
 def _frost_scale(ctx: CorruptionContext, height: int, width: int, index: int) -> float:
@@ -75,11 +77,13 @@ def snow(images: torch.Tensor, ctx: CorruptionContext) -> torch.Tensor:
     flakes = ctx.random.normal((1, height, width), loc=mean, scale=std)
     flakes = clipped_zoom(flakes, float(zoom))
     flakes = torch.where(flakes < threshold, torch.zeros_like(flakes), flakes).clamp(0.0, 1.0)
-    angles = ctx.random.uniform64((), -135.0, -45.0)
-    flakes = streak(flakes, angles, radius, sigma)
-    # imagecorruptions stores the streaked layer as uint8 before adding it.
-    flakes = (flakes.clamp(0.0, 1.0) * 255.0).round() / 255.0
+    angles = ctx.random.uniform64((), *_SNOW_SPAN)
+    flakes = streak(flakes, angles, radius, sigma, span=_SNOW_SPAN)
+    # imagecorruptions stores the streaked layer as uint8 before adding it; the layer and
+    # its rotation are summed on one channel before they meet the image.
+    flakes = flakes.clamp_(0.0, 1.0).mul_(255.0).round_().div_(255.0)
+    flakes = flakes + flakes.flip(-2, -1)
     x = to_unit(images)
-    gray = luma(x, BT601) if channels == 3 else x
-    x = image_weight * x + (1.0 - image_weight) * torch.maximum(x, gray * 1.5 + 0.5)
-    return to_uint8(x + flakes + flakes.flip(-2, -1))
+    lifted = (luma(x, BT601) if channels == 3 else x) * 1.5 + 0.5
+    brighter = torch.maximum(x, lifted).mul_(1.0 - image_weight)
+    return truncate_levels_(x.mul_(image_weight).add_(brighter).add_(flakes).mul_(255.0))

@@ -28,7 +28,12 @@ from generators.domains.proposals import (
 from generators.domains.rendering import MIN_IMAGE_SIZE, check_strength, render_domain
 from supervisor_testing.corpus import ColumnSpec
 from supervisor_testing.errors import InvalidInputError
-from supervisor_testing.generation import Generator, generators, subsample_indices
+from supervisor_testing.generation import (
+    Generator,
+    generators,
+    row_segments,
+    subsample_indices,
+)
 
 if TYPE_CHECKING:
     from supervisor_testing.data.dataset import Dataset
@@ -246,6 +251,18 @@ class DomainGenerator(Generator):
     def generate(
         self, source: Dataset, *, seed: int, num_samples: int | None = None
     ) -> Iterator[dict[str, torch.Tensor]]:
+        yield from self._rows(source, seed=seed, num_samples=num_samples, start=0, stop=None)
+
+    def generate_range(
+        self, source: Dataset, *, seed: int, num_samples: int | None = None, start: int, stop: int
+    ) -> Iterator[dict[str, torch.Tensor]]:
+        yield from self._rows(source, seed=seed, num_samples=num_samples, start=start, stop=stop)
+
+    def _rows(
+        self, source: Dataset, *, seed: int, num_samples: int | None, start: int, stop: int | None
+    ) -> Iterator[dict[str, torch.Tensor]]:
+        """Rows ``start..stop-1`` (all when ``stop`` is None): domain by domain, each over
+        every index; renderers seed per sample, so any slice equals a whole-corpus run."""
         channels, height, width = source.image_shape
         if channels not in (1, 3) or min(height, width) < MIN_IMAGE_SIZE:
             raise InvalidInputError(
@@ -272,9 +289,11 @@ class DomainGenerator(Generator):
             factor = supersampling(height, width)
             chunk = max(1, min(self.batch_size, _CHUNK_PIXELS // (height * width * factor**2)))
         realisation_code = REALISATIONS.index(self._params["realisation"])
-        for code, domain in enumerate(domains):
+        sizes = [len(indices)] * len(domains)
+        for code, lo, hi in row_segments(sizes, start, sum(sizes) if stop is None else stop):
+            domain = domains[code]
             strength = self.strength_of(domain)
-            for part in indices.split(chunk):
+            for part in indices[lo:hi].split(chunk):
                 labels = source.labels[part]
                 images = source.images[part]
                 if realiser is not None:

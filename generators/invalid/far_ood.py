@@ -95,8 +95,16 @@ class FarOODGenerator(Generator):
     def generate(
         self, source: Dataset, *, seed: int, num_samples: int | None = None
     ) -> Iterator[dict[str, torch.Tensor]]:
-        shape, class_names = self._target()
+        yield from self._batches(source, subsample_indices(len(source), num_samples, seed=seed))
+
+    def generate_range(
+        self, source: Dataset, *, seed: int, num_samples: int | None = None, start: int, stop: int
+    ) -> Iterator[dict[str, torch.Tensor]]:
         indices = subsample_indices(len(source), num_samples, seed=seed)
+        yield from self._batches(source, indices[start:stop])
+
+    def _batches(self, source: Dataset, indices: torch.Tensor) -> Iterator[dict[str, torch.Tensor]]:
+        shape, class_names = self._target()
         for chunk in indices.split(self.batch_size):
             n = len(chunk)
             yield {

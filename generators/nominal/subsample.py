@@ -32,7 +32,15 @@ class NominalGenerator(Generator):
     def generate(
         self, source: Dataset, *, seed: int, num_samples: int | None = None
     ) -> Iterator[dict[str, torch.Tensor]]:
+        yield from self._batches(source, subsample_indices(len(source), num_samples, seed=seed))
+
+    def generate_range(
+        self, source: Dataset, *, seed: int, num_samples: int | None = None, start: int, stop: int
+    ) -> Iterator[dict[str, torch.Tensor]]:
         indices = subsample_indices(len(source), num_samples, seed=seed)
+        yield from self._batches(source, indices[start:stop])
+
+    def _batches(self, source: Dataset, indices: torch.Tensor) -> Iterator[dict[str, torch.Tensor]]:
         for chunk in indices.split(self.batch_size):
             labels = source.labels[chunk]
             yield {

@@ -17,8 +17,10 @@ from supervisor_testing.cli.gate import gate_command
 from supervisor_testing.cli.generate import generate
 from supervisor_testing.cli.generate_adversarial import generate_adversarial
 from supervisor_testing.cli.generate_ambiguous import generate_ambiguous
+from supervisor_testing.cli.generate_diffusion import generate_diffusion
 from supervisor_testing.cli.generate_domains import generate_domains
 from supervisor_testing.cli.model import model
+from supervisor_testing.cli.model_diffusion import train_diffusion
 from supervisor_testing.cli.report import report_command
 from supervisor_testing.cli.study import study_command
 
@@ -30,5 +32,7 @@ main.add_command(study_command)
 generate.add_command(generate_ambiguous)
 generate.add_command(generate_domains)
 generate.add_command(generate_adversarial)
+model.add_command(train_diffusion)
+generate.add_command(generate_diffusion)
 
 __all__ = ["main"]

@@ -39,6 +39,13 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) 
               help="Seeds training of the pair models (cached per seed).")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Training epochs per try [default: 80].")  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Images per training step [default: 1000, the reference's for 60,000 "
+              "training images; smaller pools need smaller batches for as many "
+              "steps].")  # fmt: skip
+@click.option("--max-tries", type=click.IntRange(min=1), default=None,
+              help="Trainings per pair until one passes the acceptance rule "
+              "[default: 20].")  # fmt: skip
 @click.option("--pairs", callback=_parse_pairs, default=None,
               help="Class pairs, e.g. 3-5,4-9 [default: every pair].")  # fmt: skip
 @click.option("--out", required=True, type=click.Path(path_type=Path))
@@ -53,6 +60,8 @@ def generate_ambiguous(
     seed: int,
     model_seed: int,
     epochs: int | None,
+    batch_size: int | None,
+    max_tries: int | None,
     pairs: list | None,
     out: Path,
     overwrite: bool,
@@ -72,6 +81,8 @@ def generate_ambiguous(
         seed=seed,
         model_seed=model_seed,
         epochs=epochs,
+        batch_size=batch_size,
+        max_tries=max_tries,
         pairs=pairs,
         overwrite=overwrite,
         progress=show_progress(ctx),

@@ -7,6 +7,11 @@ from pathlib import Path
 
 import click
 
+from supervisor_testing.cli.executor_options import (
+    ExecutorSpec,
+    executor_options,
+    shard_size_option,
+)
 from supervisor_testing.cli.options import build_from_corpus
 
 
@@ -29,6 +34,8 @@ from supervisor_testing.cli.options import build_from_corpus
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace an existing corpus at --out.")
+@executor_options
+@shard_size_option
 @click.pass_context
 def generate_corruptions(
     ctx: click.Context,
@@ -41,6 +48,8 @@ def generate_corruptions(
     seed: int,
     out: Path,
     overwrite: bool,
+    executor_spec: ExecutorSpec,
+    shard_size: int,
 ) -> None:
     """Corrupt every image of CORPUS with each corruption at each severity."""
     # Maps the flags onto the `corruptions` generator's parameters and Generator.build.
@@ -50,7 +59,15 @@ def generate_corruptions(
         "corruptions", suite=suite, corruptions=corruptions, severities=severities, table=table
     )
     built, source = build_from_corpus(
-        ctx, generator, corpus_spec, out=out, seed=seed, samples=samples, overwrite=overwrite
+        ctx,
+        generator,
+        corpus_spec,
+        out=out,
+        seed=seed,
+        samples=samples,
+        overwrite=overwrite,
+        executor_spec=executor_spec,
+        shard_size=shard_size,
     )
     cells = len(generator.cells(source.image_shape))  # type: ignore[attr-defined]
     click.echo(f"{built.name}: {len(built)} samples ({cells} corruption x severity cells) "

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import click
 
+from supervisor_testing.cli.executor_options import (
+    ExecutorSpec,
+    executor_options,
+    shard_size_option,
+)
 from supervisor_testing.cli.options import build_from_corpus
 
 
@@ -30,6 +35,8 @@ from supervisor_testing.cli.options import build_from_corpus
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace an existing corpus at --out.")
+@executor_options
+@shard_size_option
 @click.pass_context
 def generate_domains(
     ctx: click.Context,
@@ -43,6 +50,8 @@ def generate_domains(
     seed: int,
     out: Path,
     overwrite: bool,
+    executor_spec: ExecutorSpec,
+    shard_size: int,
 ) -> None:
     """Draw every image of CORPUS in each domain, keeping its label."""
     # Maps the flags onto the `domains` generator's parameters and Generator.build.
@@ -57,7 +66,15 @@ def generate_domains(
         catalogue=None if catalogue is None else str(catalogue),
     )
     built, _ = build_from_corpus(
-        ctx, generator, corpus_spec, out=out, seed=seed, samples=samples, overwrite=overwrite
+        ctx,
+        generator,
+        corpus_spec,
+        out=out,
+        seed=seed,
+        samples=samples,
+        overwrite=overwrite,
+        executor_spec=executor_spec,
+        shard_size=shard_size,
     )
     count = len(generator.domain_names)  # type: ignore[attr-defined]
     realisation = generator.params["realisation"]

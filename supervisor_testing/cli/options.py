@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from supervisor_testing.cli.executor_options import ExecutorSpec
     from supervisor_testing.corpus import Corpus
     from supervisor_testing.data import Dataset
     from supervisor_testing.generation import Generator
@@ -32,23 +33,32 @@ def build_from_corpus(
     seed: int,
     samples: int | None,
     overwrite: bool,
+    executor_spec: ExecutorSpec | None = None,
+    shard_size: int | None = None,
 ) -> tuple[Corpus, Dataset]:
     """Run ``generator`` over the corpus CORPUS names and write the result to ``out``.
 
     Returns the built corpus and the source it was made from. A recipe name is recorded
-    as the source recipe, so the manifest says where the inputs came from.
+    as the source recipe, so the manifest says where the inputs came from. With
+    ``executor_spec`` the build goes shard by shard on that executor and resumes.
     """
     from supervisor_testing.recipes import list_recipes, resolve_corpus
 
     source = resolve_corpus(corpus_spec, progress=show_progress(ctx)).to_dataset()
-    built = generator.build(
-        source,
-        out,
-        seed=seed,
-        num_samples=samples,
-        name=out.name,
-        recipe=corpus_spec if corpus_spec in list_recipes() else None,
-        overwrite=overwrite,
-        progress=show_progress(ctx),
-    )
+    options = {
+        "seed": seed,
+        "num_samples": samples,
+        "name": out.name,
+        "recipe": corpus_spec if corpus_spec in list_recipes() else None,
+        "overwrite": overwrite,
+        "progress": show_progress(ctx),
+    }
+    if executor_spec is None and shard_size is None:
+        return generator.build(source, out, **options), source
+    from supervisor_testing.cli.executor_options import ExecutorSpec
+    from supervisor_testing.sharded_build import DEFAULT_SHARD_SIZE, build_sharded
+
+    size = DEFAULT_SHARD_SIZE if shard_size is None else shard_size
+    with (executor_spec or ExecutorSpec()).open() as executor:
+        built = build_sharded(generator, source, out, executor=executor, shard_size=size, **options)
     return built, source

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from supervisor_testing.cli.executor_options import ExecutorSpec, executor_options
 from supervisor_testing.cli.options import show_progress
 
 
@@ -28,6 +29,7 @@ def _names(value: str | None) -> tuple[str, ...] | None:
 @click.option("--samples", type=int, default=None, help="Inputs per stress corpus [1000].")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("study-output"),
               show_default=True, help="Study directory; rerun to resume.")  # fmt: skip
+@executor_options
 @click.pass_context
 def study_command(
     ctx: click.Context,
@@ -39,6 +41,7 @@ def study_command(
     kinds: str | None,
     samples: int | None,
     out: Path,
+    executor_spec: ExecutorSpec,
 ) -> None:
     """Train models, build the corpora, run every supervisor on every input kind and
     write results.json, study.md (AUROC mean ± std with CIs) and a heatmap to OUT.
@@ -69,7 +72,11 @@ def study_command(
         "samples": samples,
     }
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    records = run_study(config, out, progress=show_progress(ctx))
+    with executor_spec.open() as executor:
+        # In-process studies keep the sequential runner, which shares one model's work
+        # across its supervisors.
+        chosen = None if executor_spec.kind == "local" else executor
+        records = run_study(config, out, progress=show_progress(ctx), executor=chosen)
     summary = write_study_report(records, out, config=config.to_dict())
     click.echo(summary.markdown())
     click.echo(f"\nreport: {out / 'study.md'}")

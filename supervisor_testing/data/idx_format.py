@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from supervisor_testing.data.atomic_write import atomic_write_bytes
+from supervisor_testing.atomic import atomic_write_bytes
 from supervisor_testing.data.labelled_images import LabelledImages
 from supervisor_testing.errors import DatasetNotFoundError, InvalidInputError
 

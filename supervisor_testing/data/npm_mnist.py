@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from supervisor_testing.data.atomic_write import atomic_path
+from supervisor_testing.atomic import atomic_path
 from supervisor_testing.data.labelled_images import LabelledImages, default_class_names
 from supervisor_testing.errors import DatasetNotFoundError, InvalidInputError
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import torch
 from torch import nn
 
 from supervisor_testing._version import __version__
+from supervisor_testing.atomic import atomic_directory
 from supervisor_testing.errors import InvalidInputError, SupervisorTestingError
 from supervisor_testing.models.config import TrainConfig
 from supervisor_testing.models.networks import build_model
@@ -133,29 +132,12 @@ def write_model_dir(model: TrainedModel, directory: Path, *, replace: bool = Tru
     from safetensors.torch import save_model
 
     metadata = model_metadata(model)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    if directory.exists() and not replace:
+        raise FileExistsError(directory)
+    with atomic_directory(directory, replace=replace) as tmp:
         (tmp / CONFIG_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         # save_model (not save_file) copes with tied weights in third-party modules.
         save_model(model.module, str(tmp / WEIGHTS_FILE))
-        if directory.exists() and not replace:
-            raise FileExistsError(directory)
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            directory.rename(old / "model")
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            try:
-                tmp.rename(directory)
-            except OSError as exc:  # lost a race: another writer created it meanwhile
-                if directory.is_dir() and not replace:
-                    raise FileExistsError(directory) from exc
-                raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def load_factory(spec: str) -> nn.Module:

@@ -31,14 +31,18 @@ KIND_RECIPES: dict[str, str] = {
     "invalid": "{dataset}-far-ood-{other}",
     "adversarial": "{dataset}-adversarial",
     "domain-shift": "{dataset}-domains",
-    "diffusion-edit": "{dataset}-diffusion",
+    "diffusion-edit": "{dataset}-diffusion-edit",
 }
 
 _OTHER = {"mnist": "fashion", "fashion-mnist": "mnist"}
 
-#: supervisors that are not differentiable through the attacked model: n/a on adversarial
-#: inputs, as in the paper, because the attack targets one member, not the ensemble.
-ENSEMBLE_PREFIX = "ensemble"
+#: the axes of the cell grid; each cell is stored on its own, so these may change between
+#: runs of one study directory without invalidating the cells already there.
+GRID_FIELDS = ("architectures", "seeds", "supervisors", "kinds")
+
+#: canonical name prefix of the deep ensembles: n/a on adversarial inputs, as in the paper,
+#: because the attack targets one member (the model under study), not the ensemble.
+ENSEMBLE_PREFIX = "deep-ensemble"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class StudyConfig:
         samples: at most this many inputs per stress corpus (seeded subsample).
         fpr: nominal FPR for the TPR column.
         resamples: bootstrap resamples for the confidence intervals.
+        ensemble_members: deep-ensemble size M, the model under study included. Run
+            ``seed`` takes the models of seeds ``seed + 1 .. seed + M - 1`` as its other
+            members, so the study's own models double as members of one another's
+            ensembles: ``max(seeds) + M`` trainings per architecture, not ``seeds x M``.
     """
 
     dataset: str = "mnist"
@@ -64,6 +72,7 @@ class StudyConfig:
     samples: int = 1000
     fpr: float = 0.05
     resamples: int = 200
+    ensemble_members: int = 5
     nominal: str = "{dataset}-test"
     calibration: str = "{dataset}-calibration"
     extra: dict[str, str] = field(default_factory=dict)
@@ -94,6 +103,10 @@ class StudyConfig:
             raise InvalidInputError("a study needs at least one architecture, seed and kind")
         if self.samples < 10:
             raise InvalidInputError(f"samples must be at least 10, got {self.samples}")
+        if self.ensemble_members < 2:
+            raise InvalidInputError(
+                f"ensemble_members must be at least 2, got {self.ensemble_members}"
+            )
 
     def recipe_for(self, kind: str) -> str:
         """The recipe name that realises ``kind`` for this study's data set."""
@@ -117,6 +130,14 @@ class StudyConfig:
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
+    def settings(self) -> dict[str, Any]:
+        """Everything that decides a finished cell's numbers: the config without the grid
+        axes (:data:`GRID_FIELDS`), which a resumed study may extend or narrow."""
+        return {k: v for k, v in self.to_dict().items() if k not in GRID_FIELDS}
+
+    def settings_digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()
+
 
 _FIELDS = {
     "dataset": str,
@@ -127,10 +148,15 @@ _FIELDS = {
     "samples": int,
     "fpr": float,
     "resamples": int,
+    "ensemble_members": int,
     "nominal": str,
     "calibration": str,
     "extra": dict,
 }
+
+#: how the TOML spec names each type, for error messages
+_TOML_TYPES = {str: "a string", list: "an array", int: "an integer", float: "a number",
+               dict: "a table"}  # fmt: skip
 
 
 def load_study_config(path: str | Path) -> StudyConfig:
@@ -149,7 +175,9 @@ def load_study_config(path: str | Path) -> StudyConfig:
         if expected is float and isinstance(value, int):
             value = float(value)
         if not isinstance(value, expected):
-            raise InvalidInputError(f"{path}: {key!r} must be a {expected.__name__}")
+            raise InvalidInputError(
+                f"{path}: {key!r} must be {_TOML_TYPES[expected]}, got {value!r}"
+            )
     for key in ("architectures", "seeds", "supervisors", "kinds"):
         if key in data:
             data[key] = tuple(data[key])

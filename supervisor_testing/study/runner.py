@@ -3,7 +3,9 @@
 A cell is (architecture, seed, supervisor, input kind). Each finished cell is written as
 its own JSON file the moment it is done, so an interrupted study continues from what it
 has and never recomputes a finished cell. The study directory remembers its config; a
-resume with a different config is refused rather than mixing two studies' numbers.
+resume may add (or drop) architectures, seeds, supervisors and kinds, and only the new
+cells are computed, but one with other settings (data set, samples, FPR, bootstrap,
+ensemble size, recipes) is refused rather than mixing two studies' numbers.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.study.config import ENSEMBLE_PREFIX, StudyConfig
+
+if TYPE_CHECKING:
+    from supervisor_testing.executors import Executor
 
 __all__ = ["Cell", "run_study"]
 
@@ -53,27 +58,42 @@ def _cells(config: StudyConfig, supervisor_names: list[str]) -> Iterator[Cell]:
 
 
 def _claim_directory(config: StudyConfig, out: Path) -> None:
+    """Refuse a directory whose finished cells were made with other settings; adding or
+    dropping architectures, seeds, supervisors or kinds is a resume, not a new study."""
     marker = out / STUDY_FILE
-    payload = {"config": config.to_dict(), "digest": config.digest()}
+    payload = {
+        "config": config.to_dict(),
+        "digest": config.digest(),
+        "settings_digest": config.settings_digest(),
+    }
     if marker.exists():
         try:
-            known = json.loads(marker.read_text())["digest"]
-        except (ValueError, KeyError):
+            known = json.loads(marker.read_text())
+            same = (
+                known["settings_digest"] == payload["settings_digest"]
+                if "settings_digest" in known
+                else known["digest"] == payload["digest"]
+            )
+        except (ValueError, KeyError, TypeError):
             raise InvalidInputError(
                 f"{marker} is not a study record; choose another --out"
             ) from None
-        if known != payload["digest"]:
+        if not same:
+            before = known.get("config") or {}
+            changed = [k for k, v in config.settings().items() if before.get(k) != v]
             raise InvalidInputError(
-                f"{out} holds a study with a different configuration; choose another --out "
-                "(nothing there was changed)"
+                f"{out} holds a study with a different configuration"
+                + (f" ({', '.join(changed)} differ)" if changed else "")
+                + "; choose another --out (nothing there was changed)"
             )
-        return
+        if known["digest"] == payload["digest"]:
+            return
     out.mkdir(parents=True, exist_ok=True)
     _write_json(marker, payload)
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    from supervisor_testing.data.atomic_write import atomic_write_bytes
+    from supervisor_testing.atomic import atomic_write_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
@@ -97,6 +117,33 @@ def _model_recipe(recipe: Any, architecture: str, seed: int, dataset: str) -> An
     )  # fmt: skip
 
 
+def _check_shapes(train: Any, corpora: dict[str, Any]) -> None:
+    """One clear error, before any supervisor runs, for a corpus the models cannot take
+    (otherwise a matrix-shape error surfaces deep inside the first forward pass)."""
+    expected = tuple(train.image_shape)
+    for role, corpus in corpora.items():
+        if tuple(corpus.image_shape) != expected:
+            shape, want = ("x".join(map(str, s)) for s in (corpus.image_shape, expected))
+            raise InvalidInputError(
+                f"corpus {corpus.name!r} ({role}) holds {shape} images, but models trained "
+                f"on {train.name!r} take {want}; point {role!r} at a recipe made for "
+                f"{train.name!r} (a far-ood recipe's `target`, or the study's `extra`)"
+            )
+
+
+def _not_applicable(cell: Cell) -> bool:
+    """Ensembles on adversarial inputs: the attack targets one member, not the ensemble."""
+    return cell.kind == "adversarial" and cell.supervisor.startswith(ENSEMBLE_PREFIX)
+
+
+def _supervisor_params(config: StudyConfig, name: str, seed: int) -> dict[str, Any]:
+    """Study-wide supervisor settings: the ensemble's size, and member seeds that never
+    repeat the model under study (the default ``first_seed=1`` would, for seed 1)."""
+    if name.startswith(ENSEMBLE_PREFIX):
+        return {"members": config.ensemble_members, "first_seed": seed + 1}
+    return {}
+
+
 def _subsample(n: int, limit: int, seed: int) -> np.ndarray | None:
     if n <= limit:
         return None
@@ -104,9 +151,16 @@ def _subsample(n: int, limit: int, seed: int) -> np.ndarray | None:
 
 
 def run_study(
-    config: StudyConfig, out: str | Path, *, progress: bool = False
+    config: StudyConfig,
+    out: str | Path,
+    *,
+    progress: bool = False,
+    executor: Executor | None = None,
 ) -> list[dict[str, Any]]:
     """Run (or resume) ``config`` into ``out``; returns every cell's record.
+
+    With ``executor``, each model x supervisor runs as a task there (see
+    :mod:`supervisor_testing.study.distributed`); the records are the same.
 
     Raises:
         InvalidInputError: ``out`` holds a different study, or a kind has no recipe.
@@ -132,6 +186,12 @@ def run_study(
 
     cells = list(_cells(config, names))
     todo = {cell for cell in cells if not cell.path(out).exists()}
+    if executor is not None:
+        from supervisor_testing.study.distributed import run_cells
+
+        run_cells(config, out, [c for c in cells if c in todo], executor=executor,
+                  progress=progress)  # fmt: skip
+        return [json.loads(cell.path(out).read_text()) for cell in cells]
     train = load_dataset(config.dataset, "train") if todo else None
     nominal = calibration = None
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc="study", unit="cell",
@@ -146,46 +206,61 @@ def run_study(
                     nominal = resolve_corpus(config.nominal_recipe, progress=progress)
                     calibration = resolve_corpus(config.calibration_recipe, progress=progress)
                 stress = {}
-                for kind in config.kinds:
+                # only the kinds this model still has cells for: a study grown by one kind
+                # never rebuilds (or, after a generator change, remakes) the others
+                pending_kinds = {c.kind for c in todo if (c.architecture, c.seed) == (arch, seed)}
+                for kind in [k for k in config.kinds if k in pending_kinds]:
                     recipe = _model_recipe(
                         load_recipe(config.recipe_for(kind)), arch, seed, config.dataset
                     )
                     stress[kind] = build_recipe(recipe, progress=progress)
+                _check_shapes(train, {"nominal": nominal, "calibration": calibration, **stress})
                 for name in names:
                     pending = [c for c in todo if (c.architecture, c.seed, c.supervisor) ==
                                (arch, seed, name)]  # fmt: skip
+                    # n/a cells are recorded before the fit, so a supervisor with nothing
+                    # else pending (an ensemble resuming at its adversarial cell) never fits.
+                    for cell in [c for c in pending if _not_applicable(c)]:
+                        _write_json(cell.path(out), {**dataclasses.asdict(cell),
+                                                     "status": "n/a", "seconds": 0.0})  # fmt: skip
+                        bar.update(1)
+                    pending = [c for c in pending if not _not_applicable(c)]
                     if not pending:
                         continue
-                    started = time.perf_counter()
-                    supervisor = create_supervisor(name, model)
+                    bar.set_postfix_str(f"{arch} seed {seed} {name}", refresh=True)
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    params = _supervisor_params(config, name, seed)
+                    supervisor = create_supervisor(name, model, **params)
                     if supervisor.requires_fit:
                         supervisor.fit(train)
                     nominal_scores = score_corpus(supervisor, nominal)
                     calibration_scores = score_corpus(supervisor, calibration)
                     shared_seconds = time.perf_counter() - started
+                    shared_cpu = time.process_time() - cpu_started
                     for cell in sorted(pending, key=lambda c: config.kinds.index(c.kind)):
-                        started = time.perf_counter()
+                        started, cpu_started = time.perf_counter(), time.process_time()
                         record: dict[str, Any] = dataclasses.asdict(cell)
-                        if cell.kind == "adversarial" and name.startswith(ENSEMBLE_PREFIX):
-                            record["status"] = "n/a"
-                        else:
-                            corpus = stress[cell.kind]
-                            chosen = _subsample(len(corpus), config.samples, seed)
-                            result = evaluate_scores(
-                                score_corpus(supervisor, corpus, indices=chosen),
-                                nominal_scores,
-                                calibration_scores,
-                                supervisor=name,
-                                stress=corpus.name,
-                                nominal=nominal.name,
-                                fpr=config.fpr,
-                                resamples=config.resamples,
-                                seed=seed,
-                                keep_scores=False,
-                            )
-                            record.update(status="ok", result=result.to_dict())
+                        corpus = stress[cell.kind]
+                        chosen = _subsample(len(corpus), config.samples, seed)
+                        result = evaluate_scores(
+                            score_corpus(supervisor, corpus, indices=chosen),
+                            nominal_scores,
+                            calibration_scores,
+                            supervisor=name,
+                            stress=corpus.name,
+                            nominal=nominal.name,
+                            fpr=config.fpr,
+                            resamples=config.resamples,
+                            seed=seed,
+                            keep_scores=False,
+                        )
+                        record.update(status="ok", result=result.to_dict())
+                        # the fit and the nominal scores are shared by the model's cells
                         record["seconds"] = (
                             time.perf_counter() - started + shared_seconds / len(pending)
+                        )
+                        record["cpu_seconds"] = (
+                            time.process_time() - cpu_started + shared_cpu / len(pending)
                         )
                         _write_json(cell.path(out), record)
                         bar.update(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ class StudySummary:
     ci_high: np.ndarray
     runs: np.ndarray  # how many runs contributed
     seconds_per_cell: float
+    #: supervisor -> (wall, CPU) seconds per computed cell, its share of the fit included;
+    #: CPU is NaN for records written before it was measured
+    compute: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def cell(self, supervisor: str, kind: str) -> str:
         i, j = self.supervisors.index(supervisor), self.kinds.index(kind)
@@ -44,6 +47,14 @@ class StudySummary:
             out[kind] = self.supervisors[int(np.argmax(column))]
         return out
 
+    def compute_markdown(self) -> str:
+        """Seconds per computed cell for each supervisor (n/a cells cost nothing)."""
+        rows = [
+            f"| {name} | {wall:.1f} | " + ("n/a" if np.isnan(cpu) else f"{cpu:.1f}") + " |"
+            for name, (wall, cpu) in self.compute.items()
+        ]
+        return "\n".join(["| supervisor | wall s / cell | CPU s / cell |", "|---|---|---|", *rows])
+
     def markdown(self) -> str:
         header = "| supervisor | " + " | ".join(self.kinds) + " |"
         rule = "|---|" + "---|" * len(self.kinds)
@@ -60,9 +71,13 @@ def summarise(records: Sequence[dict[str, Any]]) -> StudySummary:
     kinds = tuple(dict.fromkeys(r["kind"] for r in records))
     values: dict[tuple[str, str], list[tuple[float, float, float]]] = defaultdict(list)
     seconds = []
+    timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for record in records:
-        seconds.append(record.get("seconds", 0.0))
         if record.get("status") == "ok":
+            seconds.append(record.get("seconds", 0.0))
+            timings[record["supervisor"]].append(
+                (record.get("seconds", 0.0), record.get("cpu_seconds", np.nan))
+            )
             auroc = record["result"]["auroc"]
             values[record["supervisor"], record["kind"]].append(
                 (auroc["value"], auroc["low"], auroc["high"])
@@ -86,7 +101,15 @@ def summarise(records: Sequence[dict[str, Any]]) -> StudySummary:
         ci_high=high,
         runs=runs,
         seconds_per_cell=float(np.mean(seconds)) if seconds else 0.0,
+        compute={name: _mean_timing(timings[name]) for name in supervisors if timings[name]},
     )
+
+
+def _mean_timing(timings: list[tuple[float, float]]) -> tuple[float, float]:
+    """Mean wall and CPU seconds; CPU over the records that measured it (NaN if none)."""
+    wall, cpu = np.array(timings, dtype=float).T
+    measured = cpu[~np.isnan(cpu)]
+    return float(wall.mean()), float(measured.mean()) if len(measured) else float("nan")
 
 
 def _heatmap(summary: StudySummary, path: Path) -> None:
@@ -96,9 +119,11 @@ def _heatmap(summary: StudySummary, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(
-        figsize=(1.6 + 1.3 * len(summary.kinds), 0.9 + 0.38 * len(summary.supervisors))
+        figsize=(3.6 + 1.1 * len(summary.kinds), 1.4 + 0.3 * len(summary.supervisors))
     )
-    image = ax.imshow(np.ma.masked_invalid(summary.mean), cmap="viridis", vmin=0.5, vmax=1.0)
+    ax.set_facecolor("lightgrey")  # shows through the masked (n/a) cells
+    image = ax.imshow(np.ma.masked_invalid(summary.mean), cmap="viridis", vmin=0.5, vmax=1.0,
+                      aspect="auto")  # fmt: skip
     ax.set_xticks(range(len(summary.kinds)), summary.kinds, rotation=30, ha="right")
     ax.set_yticks(range(len(summary.supervisors)), summary.supervisors)
     for i in range(len(summary.supervisors)):
@@ -106,11 +131,11 @@ def _heatmap(summary: StudySummary, path: Path) -> None:
             value = summary.mean[i, j]
             text = "n/a" if np.isnan(value) else f"{value:.2f}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if np.isnan(value) or value < 0.8 else "black")  # fmt: skip
+                    color="black" if np.isnan(value) or value >= 0.8 else "white")  # fmt: skip
     fig.colorbar(image, ax=ax, label="mean AUROC")
     ax.set_title("AUROC by supervisor and input kind")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100, bbox_inches="tight")  # keeps the colour bar label
     plt.close(fig)
 
 
@@ -132,7 +157,7 @@ def write_study_report(
         f"AUROC, mean ± std over {runs} runs ({', '.join(config['architectures'])} x seeds "
         f"{', '.join(map(str, config['seeds']))}), with the mean of the per-run 95% bootstrap "
         f"intervals; at most {config['samples']} inputs per stress corpus. "
-        f"Mean compute per cell: {summary.seconds_per_cell:.1f} s.",
+        f"Mean compute per computed cell: {summary.seconds_per_cell:.1f} s wall.",
         "",
         summary.markdown(),
         "",
@@ -140,6 +165,10 @@ def write_study_report(
         + ", ".join(f"{kind}: `{name}`" for kind, name in leaders.items()),
         "",
         "![AUROC heatmap](auroc-heatmap.png)",
+        "",
+        "Compute per cell (the supervisor's fit and nominal scoring shared by its cells):",
+        "",
+        summary.compute_markdown(),
         "",
     ]
     (out / "study.md").write_text("\n".join(lines))

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +19,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from supervisor_testing.atomic import atomic_directory
 from supervisor_testing.errors import InvalidInputError, SupervisorTestingError
 from supervisor_testing.supervisors.base import Supervisor
 
@@ -120,17 +119,9 @@ def save_supervisor(supervisor: Supervisor, path: str | os.PathLike[str]) -> Pat
             f"parameters of {supervisor.name!r} are not JSON-serialisable: {exc}"
         ) from exc
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_directory(target, replace=True) as staging:
         (staging / CONFIG_NAME).write_text(text)
         save_file(tensors, str(staging / STATE_NAME))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
