@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 import warnings
@@ -39,6 +38,7 @@ from generators.ambiguous.pair_store import TrainedPairs, load_trained_pairs, pa
 from generators.ambiguous.prior import sample_prior
 from generators.ambiguous.reconstruction_loss import sigmoid_mse
 from generators.ambiguous.soft_labels import soft_labels
+from supervisor_testing.atomic import atomic_directory
 from supervisor_testing.data.dataset import Dataset
 from supervisor_testing.errors import InvalidInputError, SupervisorTestingError
 from supervisor_testing.paths import cache_dir
@@ -183,15 +183,10 @@ def _save_progress(directory: Path, final: PairAAE, state: dict[str, Any]) -> No
     resumes with the next try (written beside, then swapped in)."""
     from safetensors.torch import save_file
 
-    tmp = directory.with_name(f"{directory.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(
-        {k: v.contiguous() for k, v in final.state_dict().items()}, str(tmp / "pairs.safetensors")
-    )
-    (tmp / "progress.json").write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
-    shutil.rmtree(directory, ignore_errors=True)
-    tmp.rename(directory)
+    with atomic_directory(directory) as tmp:
+        tensors = {k: v.contiguous() for k, v in final.state_dict().items()}
+        save_file(tensors, str(tmp / "pairs.safetensors"))
+        (tmp / "progress.json").write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
 
 
 def _load_progress(directory: Path, final: PairAAE) -> dict[str, Any] | None:

@@ -8,13 +8,13 @@ count is all the random state a resumed run needs.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from supervisor_testing.atomic import atomic_directory
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
 
@@ -40,18 +40,10 @@ def save_checkpoint(
     for i, slot in optimizer.state_dict()["state"].items():
         for name, value in slot.items():
             tensors[f"opt.{i}.{name}"] = torch.as_tensor(value).detach().contiguous()
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=directory.parent))
-    try:
+    with atomic_directory(directory) as staging:
         save_file(tensors, str(staging / _TENSORS))
         record = {"state": state, "ema": ema_state}
         (staging / _STATE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def load_checkpoint(

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from supervisor_testing.atomic import atomic_directory
 from supervisor_testing.errors import InvalidInputError
 
 __all__ = [
@@ -97,9 +96,7 @@ def save_diffusion_model(model: DiffusionModel, directory: str | os.PathLike[str
     from diffusers import DDPMPipeline, DDPMScheduler
 
     target = Path(directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with atomic_directory(target) as staging:
         pipeline = DDPMPipeline(
             unet=model.unet, scheduler=DDPMScheduler(**_schedule_kwargs(model.scheduler_config))
         )
@@ -107,12 +104,6 @@ def save_diffusion_model(model: DiffusionModel, directory: str | os.PathLike[str
         record = dict(model.training)
         record["num_classes"] = model.num_classes
         (staging / TRAINING_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     model.path = target
     return target
 
@@ -255,6 +246,6 @@ def resolve_diffusion_model(
     if best is None:
         raise InvalidInputError(
             f"no diffusion model for data set {dataset_name!r} is shipped or cached; "
-            f"{TRAIN_HINT.replace('one with', 'one with').replace('mnist', dataset_name)}"
+            f"{TRAIN_HINT.replace('mnist', dataset_name)}"
         )
     return load_diffusion_model(best[1])
