@@ -182,7 +182,7 @@ def format_table(row: dict[str, Any]) -> str:
         f"epochs x batch      {row['config']['epochs']} x {row['config']['batch_size']}",
         *training,
         f"accepted pairs      {row['accepted_pairs']} / {row['pairs']} "
-        f"(measure {row['config']['disc_accuracy_measure']}; by measure "
+        f"(measure {row['config'].get('disc_accuracy_measure', 'last-epoch')}; by measure "
         f"{row['accepted_by_measure']}; outside the real/fake window "
         f"{row['failing_disc_window']}, class accuracy too low {row['failing_class_accuracy']})",
         f"generation          {row['samples']} samples (MLD {row['max_label_diff']}) in "

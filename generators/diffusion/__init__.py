@@ -6,6 +6,7 @@ from generators.diffusion.code_edit import code_edit
 from generators.diffusion.config import DiffusionModelConfig, DiffusionTrainConfig
 from generators.diffusion.ddim_inversion import ddim_invert
 from generators.diffusion.generator import METHODS, DiffusionEditGenerator
+from generators.diffusion.latent_sdedit import LatentEditor, is_latent_pipeline
 from generators.diffusion.model_store import (
     DiffusionModel,
     default_model_path,
@@ -22,10 +23,12 @@ __all__ = [
     "DiffusionModel",
     "DiffusionModelConfig",
     "DiffusionTrainConfig",
+    "LatentEditor",
     "code_edit",
     "ddim_invert",
     "default_model_path",
     "diffusion_cache_key",
+    "is_latent_pipeline",
     "load_diffusion_model",
     "resolve_diffusion_model",
     "save_diffusion_model",

@@ -20,6 +20,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
+from generators.diffusion.latent_sdedit import (
+    DEFAULT_PROMPT,
+    LatentEditor,
+    is_latent_pipeline,
+    render_prompt,
+)
 from generators.diffusion.schedules import check_strength
 from supervisor_testing.corpus import ColumnSpec
 from supervisor_testing.errors import InvalidInputError
@@ -79,7 +85,10 @@ class DiffusionEditGenerator(Generator):
         strengths: edit strengths in [0, 1] (SDEdit's t0 / T, CODE's inversion depth);
             0 returns the input unchanged.
         pipeline: a local diffusers directory (saved pipeline or UNet); default: the model
-            shipped for the source data set, else the one trained here and cached.
+            shipped for the source data set, else the one trained here and cached. A saved
+            Stable-Diffusion pipeline runs ``sdedit`` through diffusers' image-to-image
+            pipeline (see :mod:`generators.diffusion.latent_sdedit`); ``code`` needs a
+            pixel-space UNet.
         steps: timesteps in the DDIM grid over T (an edit runs about strength x steps).
         eta: SDEdit's DDIM eta (1 stochastic as in the paper, 0 deterministic ODE).
         repeats: SDEdit noise-and-denoise rounds (the paper's runs use 3).
@@ -93,6 +102,9 @@ class DiffusionEditGenerator(Generator):
         oracle_seed: training seed of an architecture oracle.
         label_from: ``source`` (labels and one-hot label_probs from the source) or
             ``oracle`` (its arg-max and probabilities).
+        prompt, guidance_scale: Stable-Diffusion pipelines only: the prompt template
+            (``{class}`` becomes the source's class name; ``""`` edits unprompted) and
+            the classifier-free guidance scale (diffusers' default 7.5; <= 1 turns it off).
     """
 
     name = "diffusion"
@@ -115,12 +127,16 @@ class DiffusionEditGenerator(Generator):
             "oracle": "resnet",
             "oracle_seed": 0,
             "label_from": "source",
+            "prompt": DEFAULT_PROMPT,
+            "guidance_scale": 7.5,
         }
     )
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._model: DiffusionModel | None = None
+        self._latent: LatentEditor | None = None
+        self._class_names: tuple[str, ...] = ()
         self._oracle: Any = None
         self._num_classes: int | None = None
 
@@ -135,7 +151,12 @@ class DiffusionEditGenerator(Generator):
                 or value < (0 if key == "langevin_steps" else 1)
             ):
                 raise InvalidInputError(f"diffusion: {key} must be a positive int, got {value!r}")
-        for key in ("eta", "step_size", "encode_noise"):
+        if not isinstance(params["prompt"], str):
+            raise InvalidInputError(
+                f"diffusion: prompt must be a string (use {{class}} for the class name), "
+                f"got {params['prompt']!r}"
+            )
+        for key in ("eta", "step_size", "encode_noise", "guidance_scale"):
             if not isinstance(params[key], (int, float)) or params[key] < 0:
                 raise InvalidInputError(
                     f"diffusion: {key} must be a non-negative number, got {params[key]!r}"
@@ -217,19 +238,37 @@ class DiffusionEditGenerator(Generator):
     def prepare(self, source: Dataset) -> None:
         """Load the diffusion model and the oracle and check both fit ``source``."""
         self._num_classes = source.num_classes
-        if self._model is None:
-            from generators.diffusion.model_store import resolve_diffusion_model
+        self._class_names = tuple(source.class_names)
+        pipeline = self._params["pipeline"]
+        if pipeline is not None and is_latent_pipeline(pipeline):
+            if "code" in self._params["method"]:
+                raise InvalidInputError(
+                    f"diffusion: CODE needs a pixel-space UNet2DModel, but {pipeline} holds a "
+                    "latent Stable-Diffusion pipeline; use --method sdedit with it, or a "
+                    "pixel-space model for code"
+                )
+            if self._latent is None:
+                self._latent = LatentEditor.load(pipeline)
+            if source.image_shape[0] not in (1, 3):
+                raise InvalidInputError(
+                    f"diffusion: a Stable-Diffusion pipeline edits RGB images; the source "
+                    f"{source.name!r} has {source.image_shape[0]} channels"
+                )
+        else:
+            if self._model is None:
+                from generators.diffusion.model_store import resolve_diffusion_model
 
-            self._model = resolve_diffusion_model(self._params["pipeline"], source.name)
-        _check_fits(self._model, source, conditional=self._params["conditional"])
+                self._model = resolve_diffusion_model(pipeline, source.name)
+            _check_fits(self._model, source, conditional=self._params["conditional"])
         if self._oracle is None:
             self._oracle = _load_oracle(
                 self._params["oracle"], source, seed=self._params["oracle_seed"]
             )
 
     @property
-    def model(self) -> DiffusionModel | None:
-        return self._model
+    def model(self) -> DiffusionModel | LatentEditor | None:
+        """The loaded model: a pixel-space UNet, or a Stable-Diffusion pipeline's editor."""
+        return self._latent if self._latent is not None else self._model
 
     # -- generation ---------------------------------------------------------------------
 
@@ -270,12 +309,15 @@ class DiffusionEditGenerator(Generator):
         from generators.diffusion.sdedit import sdedit
 
         model = self._model
-        if model is None:
+        if model is None and self._latent is None:
             raise InvalidInputError("diffusion: call prepare(source) before edit()")
         strength = check_strength(strength)
         if strength == 0.0:
             return images.clone(), 0  # exactly the input, not a round trip through floats
         p = self._params
+        if self._latent is not None:
+            return self._latent_edit(images, labels, source_index, method, strength, seed)
+        assert model is not None
         x0 = to_model_space(images, image_size=model.image_size)
         denoiser = Denoiser(model, labels if p["conditional"] else None)
         noise = NoiseStreams(
@@ -305,6 +347,36 @@ class DiffusionEditGenerator(Generator):
                 thresholding=p["thresholding"],
             )
         return from_model_space(x, height=images.shape[-2], width=images.shape[-1]), t0
+
+    def _latent_edit(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        source_index: torch.Tensor,
+        method: str,
+        strength: float,
+        seed: int,
+    ) -> tuple[torch.Tensor, int]:
+        from generators.diffusion.sample_noise import sample_seed
+
+        assert self._latent is not None
+        if method != "sdedit":
+            raise InvalidInputError(
+                f"diffusion: CODE needs a pixel-space UNet2DModel; {self._latent.path} is a "
+                "latent Stable-Diffusion pipeline (use method sdedit)"
+            )
+        p = self._params
+        prompts = [render_prompt(p["prompt"], self._class_names[int(y)]) for y in labels]
+        seeds = [sample_seed(seed, int(i), method, strength) for i in source_index]
+        edited = self._latent.edit(
+            images,
+            prompts,
+            seeds,
+            strength=strength,
+            steps=p["steps"],
+            guidance_scale=p["guidance_scale"],
+        )
+        return edited, self._latent.t0(strength, steps=p["steps"])
 
     def _cell_batches(
         self, source: Dataset, method: str, strength: float, indices: torch.Tensor, seed: int

@@ -186,7 +186,8 @@ def load_diffusion_model(path: str | os.PathLike[str]) -> DiffusionModel:
     if unet_config.get("_class_name", "UNet2DModel") != "UNet2DModel":
         raise InvalidInputError(
             f"{unet_dir} holds a {unet_config['_class_name']}; diffusion edits need a pixel-space "
-            "UNet2DModel (latent and text-conditioned pipelines are not supported here)"
+            "UNet2DModel here (a saved StableDiffusionPipeline or StableDiffusionImg2ImgPipeline "
+            "directory runs sdedit through the diffusion generator)"
         )
     from diffusers import UNet2DModel
 

@@ -25,6 +25,11 @@ from supervisor_testing.cli.options import build_from_corpus
               help="SDEdit: 1 stochastic, 0 deterministic ODE decode.")  # fmt: skip
 @click.option("--conditional/--unconditional", default=True, show_default=True,
               help="Condition a class-conditional model on the source label.")  # fmt: skip
+@click.option("--prompt", default="a photo of a {class}", show_default=True,
+              help="Stable-Diffusion pipelines: prompt template ({class} = class name; "
+                   "'' for none).")  # fmt: skip
+@click.option("--guidance-scale", type=click.FloatRange(min=0), default=7.5, show_default=True,
+              help="Stable-Diffusion pipelines: classifier-free guidance scale.")  # fmt: skip
 @click.option("--oracle", default="resnet", show_default=True,
               help="Independent classifier for oracle_probs: architecture, saved model "
                    "directory or package.module:factory.")  # fmt: skip
@@ -45,6 +50,8 @@ def generate_diffusion(
     steps: int,
     eta: float,
     conditional: bool,
+    prompt: str,
+    guidance_scale: float,
     oracle: str,
     label_from: str,
     samples: int | None,
@@ -64,6 +71,8 @@ def generate_diffusion(
         steps=steps,
         eta=eta,
         conditional=conditional,
+        prompt=prompt,
+        guidance_scale=guidance_scale,
         oracle=oracle,
         label_from=label_from,
     )
