@@ -22,3 +22,26 @@ def scratch_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the cache at an empty directory for tests that exercise caching itself."""
     monkeypatch.setenv("SUPERVISOR_TESTING_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def digits_train():
+    """sklearn's bundled digits, train split: the fast data set most tests use."""
+    from supervisor_testing.data import load_dataset
+
+    return load_dataset("digits", "train")
+
+
+@pytest.fixture(scope="session")
+def digits_test():
+    from supervisor_testing.data import load_dataset
+
+    return load_dataset("digits", "test")
+
+
+@pytest.fixture(scope="session")
+def mlp(digits_train):
+    """The README's reference digits classifier (cached on disk after the first run)."""
+    from supervisor_testing.models import train_model
+
+    return train_model(digits_train, "mlp", seed=0).module

@@ -39,16 +39,6 @@ TRAIN = DiffusionTrainConfig(max_steps=30, batch_size=32, seed=0)
 
 
 @pytest.fixture(scope="session")
-def digits_train() -> Dataset:
-    return load_dataset("digits", "train")
-
-
-@pytest.fixture(scope="session")
-def digits_test() -> Dataset:
-    return load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, digits_train):
     root = tmp_path_factory.mktemp("tiny-ddpm")
     train_diffusion_model(digits_train, model_config=TINY, train_config=TRAIN, directory=root)

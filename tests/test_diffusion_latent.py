@@ -117,11 +117,6 @@ def sd_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def digits_test():
-    return load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="module")
 def oracle_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("oracle") / "mlp"
     train_model(load_dataset("digits", "train"), "mlp", seed=0).save(path)

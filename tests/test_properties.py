@@ -22,7 +22,7 @@ from torch import nn
 
 from generators.ambiguous import AmbiguousGenerator
 from generators.corruptions import corrupt
-from supervisor_testing import create_supervisor, load_dataset, train_model
+from supervisor_testing import create_supervisor
 from supervisor_testing.data.dataset import Dataset
 from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.properties import (
@@ -71,22 +71,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def digits_train() -> Dataset:
-    return load_dataset("digits", "train")
-
-
-@pytest.fixture(scope="session")
-def digits_test() -> Dataset:
-    return load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="session")
-def mlp(digits_train: Dataset) -> nn.Module:
-    """The README's reference digits classifier (cached on disk after the first run)."""
-    return train_model(digits_train, "mlp", seed=0).module
 
 
 @pytest.fixture(scope="session")

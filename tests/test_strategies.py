@@ -19,7 +19,7 @@ from generators.ambiguous import AmbiguousGenerator
 from generators.corruptions import CorruptionGenerator, corrupt
 from generators.corruptions.functional import IMPLEMENTATIONS
 from generators.domains import render_domain
-from supervisor_testing import create_supervisor, load_dataset, train_model
+from supervisor_testing import create_supervisor
 from supervisor_testing.data.dataset import Dataset
 from supervisor_testing.errors import InvalidInputError, UnknownNameError
 from supervisor_testing.generation import generators
@@ -65,21 +65,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def digits_train() -> Dataset:
-    return load_dataset("digits", "train")
-
-
-@pytest.fixture(scope="module")
-def digits_test() -> Dataset:
-    return load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="module")
-def mlp(digits_train: Dataset) -> nn.Module:
-    return train_model(digits_train, "mlp", seed=0).module
 
 
 # -- replay -------------------------------------------------------------------------------
