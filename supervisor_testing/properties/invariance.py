@@ -16,7 +16,7 @@ The last two are exact up to float rounding (see :mod:`.agreement`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -153,26 +153,14 @@ def check_dtype_invariant(
     for name in dtypes:
         converted = found.images.to(_DTYPES[name]).div_(255)
         per_dtype[name] = relative_disagreement(reference, scores(supervisor, converted))
-    worst = max(per_dtype, key=lambda d: per_dtype[d][0])
-    rms, largest = per_dtype[worst]
-    holds = rms <= tolerance
-    verdict = "holds" if holds else "violated"
-    message = (
-        f"dtype invariance {verdict}: scores of the {worst} images differ from the uint8 "
-        f"ones by {rms:.3g} score SDs RMS (largest {largest:.3g}; tolerance {tolerance:g}), "
-        f"over {len(found)} images"
-    )
-    return PropertyResult(
+    return _worst_within_tolerance(
+        per_dtype,
         name="dtype-invariant",
-        supervisor=_name(supervisor),
-        holds=holds,
-        statistic=rms,
+        title="dtype invariance",
+        describe=lambda worst: f"scores of the {worst} images differ from the uint8 ones by",
+        supervisor=supervisor,
         tolerance=tolerance,
-        p_value=None,
-        alpha=None,
         samples=len(found),
-        message=message,
-        details={name: {"rms": r, "largest": m} for name, (r, m) in per_dtype.items()},
     )
 
 
@@ -211,25 +199,48 @@ def check_batch_invariant(
         "with other companions": relative_disagreement(reference, mixed),
         "split in two batches": relative_disagreement(reference, split),
     }
+    return _worst_within_tolerance(
+        checks,
+        name="batch-invariant",
+        title="batch invariance",
+        describe=lambda worst: f"scored {worst}, scores move",
+        supervisor=supervisor,
+        tolerance=tolerance,
+        samples=n,
+    )
+
+
+def _worst_within_tolerance(
+    checks: dict[str, tuple[float, float]],
+    *,
+    name: str,
+    title: str,
+    describe: Callable[[str], str],
+    supervisor: Supervisor,
+    tolerance: float,
+    samples: int,
+) -> PropertyResult:
+    """The verdict of several (RMS, largest) disagreements: the worst one must stay within
+    ``tolerance`` score spreads; every one is kept in the details."""
     worst = max(checks, key=lambda c: checks[c][0])
     rms, largest = checks[worst]
     holds = rms <= tolerance
     verdict = "holds" if holds else "violated"
     message = (
-        f"batch invariance {verdict}: scored {worst}, scores move {rms:.3g} score SDs RMS "
-        f"(largest {largest:.3g}; tolerance {tolerance:g}), over {n} images"
+        f"{title} {verdict}: {describe(worst)} {rms:.3g} score SDs RMS "
+        f"(largest {largest:.3g}; tolerance {tolerance:g}), over {samples} images"
     )
     return PropertyResult(
-        name="batch-invariant",
+        name=name,
         supervisor=_name(supervisor),
         holds=holds,
         statistic=rms,
         tolerance=tolerance,
         p_value=None,
         alpha=None,
-        samples=n,
+        samples=samples,
         message=message,
-        details={name: {"rms": r, "largest": m} for name, (r, m) in checks.items()},
+        details={check: {"rms": r, "largest": m} for check, (r, m) in checks.items()},
     )
 
 
