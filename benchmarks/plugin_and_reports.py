@@ -13,7 +13,8 @@ Run from the repository root::
 3. Loading that HTML in headless Chromium (where installed) with networking disabled, and
    checking from the screenshot that the inline plots were drawn.
 
-Writes ``benchmarks/results/plugin_and_reports.json``.
+Writes ``benchmarks/results/plugin_and_reports.json`` and keeps the browser's screenshot as
+``benchmarks/results/plugin_and_reports.png``, so the rendered page can be looked at.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from supervisor_testing.evaluate import evaluate_scores  # noqa: E402
 from supervisor_testing.report import ReportData, html_report, markdown_report  # noqa: E402
 
 RESULT_PATH = REPO / "benchmarks" / "results" / "plugin_and_reports.json"
+SCREENSHOT_PATH = RESULT_PATH.with_suffix(".png")
 SEED = 20240601
 ROC_BLUE = np.array([0x1F, 0x77, 0xB4])
 
@@ -162,8 +164,11 @@ def browser_check(page: Path, directory: Path) -> dict[str, Any]:
         seconds = time.perf_counter() - start
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     blue = int((np.abs(pixels - ROC_BLUE).max(axis=-1) <= 8).sum())
+    SCREENSHOT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT_PATH)
     return {
         "browser": version.strip(),
+        "screenshot": str(SCREENSHOT_PATH.relative_to(REPO)),
         "screenshot_s": seconds,
         "screenshot_size": list(pixels.shape[:2]),
         "roc_curve_pixels": blue,
@@ -208,6 +213,7 @@ def main() -> None:
         rows += [
             ("headless Chromium load + screenshot", f"{browser['screenshot_s']:.2f} s"),
             ("inline plots drawn (ROC-curve pixels)", f"{browser['roc_curve_pixels']}"),
+            ("screenshot", browser["screenshot"]),
         ]
     else:
         rows.append(("headless Chromium", browser["note"]))

@@ -33,6 +33,7 @@ def _supervisors() -> Entries:
     from supervisor_testing.supervisors import supervisors
 
     entries = []
+    order = {}
     for name in supervisors.names():
         factory = supervisors.get(name)  # importing it registers its aliases
         aliases = supervisors.aliases(name)
@@ -42,7 +43,11 @@ def _supervisors() -> Entries:
         meaning = getattr(factory, "score_meaning", "") or "see its documentation"
         details = f"[{family}] {_summary(factory)} Fits: {fit_needs}. Score: {meaning}."
         entries.append((name, details + also))
-    return entries
+        order[name] = family
+    # Rows of one family together, families in the README's order, names sorted within.
+    families = ["softmax", "sampling", "feature", "gradient", "reconstruction", "evidential"]
+    rank = {f: i for i, f in enumerate(families)}
+    return sorted(entries, key=lambda e: (rank.get(order[e[0]], len(families)), order[e[0]], e[0]))
 
 
 def _generators() -> Entries:

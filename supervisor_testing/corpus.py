@@ -694,9 +694,16 @@ class CorpusWriter:
         }
 
     def __enter__(self) -> CorpusWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{secrets.token_hex(4)}")
-        self._tmp.mkdir()
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{secrets.token_hex(4)}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+        except OSError as exc:  # name the user's path, not the hidden temporary beside it
+            raise InvalidInputError(
+                f"cannot write a corpus at {self.path}: {exc.strerror or exc}; choose a path "
+                f"in a writable folder"
+            ) from exc
+        self._tmp = tmp
         return self
 
     def add(self, batch: Mapping[str, torch.Tensor]) -> None:

@@ -614,6 +614,8 @@ class GateRunner:
         baseline_update: record baselines instead of comparing with them.
         log: receives one record per evaluated pair (the pytest session's log).
         progress: show progress bars (training, building corpora).
+        refit: fit supervisors afresh instead of loading state cached by an earlier fit
+            on the same model, parameters and training data.
     """
 
     def __init__(
@@ -623,10 +625,12 @@ class GateRunner:
         baseline_update: bool = False,
         log: ResultLog | None = None,
         progress: bool = False,
+        refit: bool = False,
     ) -> None:
         self.gate = gate
         self.baseline_update = baseline_update
         self.progress = progress
+        self.refit = refit
         self.log = log if log is not None else ResultLog()
         self._session: SupervisionSession | None = None
         self._model: TrainedModel | None = None
@@ -693,6 +697,7 @@ class GateRunner:
         if key in self._records:
             return self._records[key]
         from supervisor_testing.supervisors import create_supervisor
+        from supervisor_testing.supervisors.fit_cache import fit_supervisor
 
         gate = self.gate
         model = self.model()
@@ -713,7 +718,7 @@ class GateRunner:
                     f"{gate.where('supervisors')}: supervisor {supervisor!r} must be fitted on "
                     'training data; add train_data = "..." to the gate'
                 )
-            instance.fit(train)
+            fit_supervisor(instance, train, cache=not self.refit)
         session = self._session_state()
         record = session.run(
             instance,
@@ -840,12 +845,14 @@ def run_gate(
     baseline_update: bool = False,
     baseline_dir: str | Path | None = None,
     progress: bool = False,
+    refit: bool = False,
 ) -> GateOutcome:
     """Load a gate file and check every requirement (what ``suptest gate`` runs).
 
     Args:
         baseline_update: record the results as the new baselines instead of comparing.
         baseline_dir: overrides the gate's ``baseline_dir``.
+        refit: fit supervisors afresh instead of loading cached fitted state.
 
     Raises:
         InvalidInputError: the gate file is invalid (see :func:`load_gate`).
@@ -854,6 +861,6 @@ def run_gate(
     gate = load_gate(path)
     if baseline_dir is not None:
         gate = replace(gate, baseline_dir=Path(baseline_dir).resolve())
-    runner = GateRunner(gate, baseline_update=baseline_update, progress=progress)
+    runner = GateRunner(gate, baseline_update=baseline_update, progress=progress, refit=refit)
     verdicts = runner.run()
     return GateOutcome(gate=gate, verdicts=verdicts, records=runner.records())

@@ -47,13 +47,20 @@ class EvaluationPlan:
         return data
 
 
-def run_plan(plan: EvaluationPlan, *, progress: bool = False) -> list[DetectionResult]:
-    """Evaluate every supervisor on every stress corpus; rows ordered supervisor-major."""
+def run_plan(
+    plan: EvaluationPlan, *, progress: bool = False, refit: bool = False
+) -> list[DetectionResult]:
+    """Evaluate every supervisor on every stress corpus; rows ordered supervisor-major.
+
+    Supervisors that need fitting load the state an earlier fit on the same model,
+    parameters and training data cached, unless ``refit`` is set.
+    """
     from supervisor_testing.data import load_dataset
     from supervisor_testing.evaluate import evaluate_scores, score_corpus
     from supervisor_testing.models import resolve_model
     from supervisor_testing.recipes import resolve_corpus
     from supervisor_testing.supervisors import create_supervisor, supervisors
+    from supervisor_testing.supervisors.fit_cache import fit_supervisor
 
     for name in plan.supervisors:  # fail on a typo before any training or building
         supervisors.resolve(name)
@@ -68,8 +75,7 @@ def run_plan(plan: EvaluationPlan, *, progress: bool = False) -> list[DetectionR
     results = []
     for name in plan.supervisors:
         supervisor = create_supervisor(name, module)
-        if supervisor.requires_fit:
-            supervisor.fit(train)
+        fit_supervisor(supervisor, train, cache=not refit)
         nominal_scores = score_corpus(supervisor, nominal, progress=progress)
         calibration_scores = None if calibration is None else score_corpus(supervisor, calibration)
         for corpus in stress:

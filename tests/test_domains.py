@@ -420,7 +420,7 @@ def test_bad_generator_params_raise_one_clear_error(tmp_path):
         DomainGenerator(**generator.params)
 
 
-# -- text-guided realisation: only its error path runs here ------------------------------
+# -- text-guided realisation: its error paths (success: test_domains_text_guided.py) --
 
 
 def test_text_guided_without_a_pipeline_is_a_clear_skippable_error(tmp_path):

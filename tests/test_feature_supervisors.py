@@ -341,3 +341,31 @@ def test_equal_weights_in_different_wrappers_are_not_confused(queries):
     cold = create_supervisor("max-logit", Tempered(inner, 1.0)).score(queries)
     hot = create_supervisor("max-logit", Tempered(inner, 2.0)).score(queries)
     torch.testing.assert_close(hot, cold / 2)
+
+
+@pytest.mark.parametrize("name", ["vim", "react"])
+def test_vim_and_react_refuse_a_layer_other_than_the_penultimate(model, name):
+    with pytest.raises(InvalidInputError, match=rf"{name} watches the penultimate layer only"):
+        create_supervisor(name, model, layer="features.1")
+    assert create_supervisor(name, model, layer="penultimate").layer == "penultimate"
+
+
+def test_unknown_parameters_name_the_accepted_ones(model):
+    with pytest.raises(InvalidInputError, match=r"'odin' does not take.*'layer'.*temperature"):
+        create_supervisor("odin", model, layer="features.1")
+    assert create_supervisor("odin-score", model).name == "odin"
+
+
+def test_dsa_nearest_other_class_distance_is_exact_far_from_the_origin():
+    """The float32 search runs on centred traces, so a large offset does not blur ties."""
+    from supervisor_testing.supervisors.feature.surprise import nearest_other_class_distance
+
+    g = torch.Generator().manual_seed(3)
+    bank = 1e4 + torch.rand(400, 5, generator=g, dtype=torch.float64)
+    classes = torch.randint(0, 4, (400,), generator=g)
+    d = (bank[:, None] - bank[None]).norm(dim=2)  # exact differences, unlike cdist's mm path
+    d.masked_fill_(classes[:, None] == classes[None], float("inf"))
+    expected = d.min(dim=1).values
+    np.testing.assert_allclose(
+        nearest_other_class_distance(bank, classes).numpy(), expected.numpy(), rtol=1e-9
+    )

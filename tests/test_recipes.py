@@ -291,11 +291,11 @@ def test_build_writes_into_the_cache_and_reuses_it(
     assert loads == [("digits", "test")]
     stamp = (corpus.path / MANIFEST_NAME).stat().st_mtime_ns
     again = build_recipe(recipe)
-    assert loads == [("digits", "test")]  # nothing was regenerated
+    assert loads == [("digits", "test")] * 2  # read to compare its hash, not regenerated
     assert again.path == corpus.path and again.sha256() == corpus.sha256()
     assert (corpus.path / MANIFEST_NAME).stat().st_mtime_ns == stamp
     rebuilt = build_recipe("a", overwrite=True)
-    assert len(loads) == 2 and rebuilt.sha256() == corpus.sha256()
+    assert len(loads) == 3 and rebuilt.sha256() == corpus.sha256()
     assert sorted(p.name for p in (scratch_cache / "corpora").iterdir()) == [corpus.path.name]
 
 
@@ -321,7 +321,7 @@ def test_chained_recipe_builds_its_source_first(
     write(recipe_dir, "b", FAR_OOD.format(name="b", source="a"))
     ood = build_recipe("b")
     nominal = build_recipe("a")
-    assert loads == [("digits", "test")]  # "a" was built once, for "b", then reused
+    assert loads == [("digits", "test")] * 2  # "a" was built once, for "b", then checked
     assert ood.kind == "far-ood" and len(ood) == 50 and ood.class_names == ("cat", "dog")
     source = ood.manifest.source
     assert (source.dataset, source.split, source.recipe) == ("digits", "test", "a")
@@ -360,8 +360,52 @@ def test_resolve_corpus_takes_a_directory_a_recipe_file_or_a_name(
     assert resolve_corpus(by_name.path).sha256() == by_name.sha256()
     assert resolve_corpus(str(by_name.path)).path == by_name.path
     assert resolve_corpus(by_name) is by_name
-    assert loads == [("digits", "test")]
+    assert loads == [("digits", "test")] * 2  # built, then reused after a hash check
     with pytest.raises(CorpusError, match=r"corpus.json is missing"):
         resolve_corpus(recipe_dir)
     with pytest.raises(UnknownNameError, match="unknown recipe 'nothing'"):
         resolve_corpus("nothing")
+
+
+def test_a_build_whose_source_data_changed_is_rebuilt(
+    recipe_dir: Path,
+    scratch_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    digits_splits: dict[str, Dataset],
+) -> None:
+    """The recipe hash names the data set, not its bytes: new bytes (MNIST from another
+    source, say) must not be answered with the corpus built from the old ones."""
+    import warnings
+
+    from supervisor_testing.errors import DatasetNotFoundError
+
+    served = {"digits": digits_splits["test"]}
+
+    def fake_load_dataset(name: str, split: str = "test", *, root: object = None) -> Dataset:
+        if name not in served:
+            raise DatasetNotFoundError(f"{name} is not installed")
+        return served[name]
+
+    monkeypatch.setattr("supervisor_testing.data.load_dataset", fake_load_dataset, raising=False)
+    write(recipe_dir, "a", NOMINAL.format(name="a", seed=4))
+    write(recipe_dir, "b", FAR_OOD.format(name="b", source="a"))
+    old_a, old_b = build_recipe("a"), build_recipe("b")
+    old = digits_splits["test"]
+    images = old.images.clone()
+    images[:, :, 0, 0] = 255 - images[:, :, 0, 0]  # the same digits, other bytes
+    served["digits"] = Dataset("digits", "test", images, old.labels, old.class_names)
+    with pytest.warns(UserWarning, match=r"data set 'digits' \(test\) changed since it was built"):
+        new_a = build_recipe("a")
+    assert new_a.path == old_a.path  # the same recipe hash: cached corpora keep their names
+    assert new_a.manifest.source.sha256 == served["digits"].sha256() != old.sha256()
+    assert torch.equal(new_a.load()["images"], images[new_a.load()["source_index"]])
+    with pytest.warns(UserWarning, match="recipe 'a' changed since it was built"):
+        new_b = build_recipe("b")  # chained: its source corpus "a" was rebuilt
+    assert new_b.path == old_b.path and new_b.sha256() != old_b.sha256()
+    assert new_b.manifest.source.sha256 == new_a.to_dataset().sha256()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # current builds are reused silently
+        assert build_recipe("b").sha256() == new_b.sha256()
+        del served["digits"]  # uninstalled: the verified builds are still used as they are
+        assert build_recipe("a").sha256() == new_a.sha256()
+        assert build_recipe("b").sha256() == new_b.sha256()

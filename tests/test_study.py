@@ -102,6 +102,21 @@ def test_resume_with_another_config_is_refused(recipes, tmp_path):
     assert json.loads(marker.read_text())["digest"] == "something-else"  # nothing changed
 
 
+def test_a_recipe_may_be_named_for_a_kind_without_finished_cells(recipes, tmp_path):
+    out = tmp_path / "study"
+    config = _config(seeds=(0,), supervisors=("msp",))
+    records = run_study(config, out)
+    more = {**config.extra, "diffusion-edit": "digits-edits"}  # no diffusion-edit cell yet
+    assert run_study(_config(seeds=(0,), supervisors=("msp",), extra=more), out) == records
+    marker = (out / study_runner.STUDY_FILE).read_text()
+    other = RECIPE.replace('name = "digits-far-ood-mnist"', 'name = "another-far-ood"')
+    (recipes / "another-far-ood.toml").write_text(other)
+    moved = {"invalid": "another-far-ood"}  # the finished invalid cells came from the old one
+    with pytest.raises(InvalidInputError, match="the recipe of 'invalid' differ"):
+        run_study(_config(seeds=(0,), supervisors=("msp",), extra=moved), out)
+    assert (out / study_runner.STUDY_FILE).read_text() == marker  # nothing changed
+
+
 @pytest.mark.parametrize(
     ("overrides", "error", "message"),
     [

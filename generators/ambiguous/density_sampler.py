@@ -16,7 +16,7 @@ flat index to its centre with the axes swapped, a cell is drawn with its own wei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -130,6 +130,7 @@ class DensitySampler:
         *,
         max_label_diff: float,
         rngs: Sequence[np.random.Generator],
+        accept: Callable[[torch.Tensor, np.ndarray], np.ndarray] | None = None,
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[bool]]:
         """Draw up to ``counts[p]`` ambiguous latent points for each pair ``p``.
 
@@ -137,6 +138,10 @@ class DensitySampler:
             counts: samples wanted per pair.
             max_label_diff: keep points with ``|p1 - p2| < max_label_diff``.
             rngs: one generator per pair; each pair's draws depend on its own only.
+            accept: a further test of the candidates inside the band: called with the
+                ``P x W x 2`` latent points and a bool ``P x W`` array marking those to
+                judge, it returns a bool ``P x W`` array. Candidates it rejects count
+                against the pair's budget like those outside the band.
 
         Returns:
             Per pair: latent points ``n_p x 2`` (float32), their soft labels ``n_p x 2``
@@ -161,8 +166,12 @@ class DensitySampler:
                 if missing <= 0 or not usable[p] or attempts[p] >= budget[p]:
                     batches.append(np.empty((0, 2)))
                     continue
-                # Oversample: most points in an ambiguous cell are ambiguous themselves.
-                k = min(max(2 * missing, 16), budget[p] - attempts[p])
+                # Oversample: most points in an ambiguous cell are ambiguous themselves. A
+                # further test may reject most of them: then oversample by its pass rate.
+                want = 2 * missing
+                if accept is not None and attempts[p]:
+                    want = int(np.ceil(want * attempts[p] / max(have[p], 1)))
+                k = min(max(want, 16), budget[p] - attempts[p])
                 cells = rngs[p].choice(len(centres), size=k, p=weights[p] / weights[p].sum())
                 offsets = rngs[p].random((k, 2)) - 0.5
                 batches.append(centres[cells] + offsets * size)
@@ -174,11 +183,16 @@ class DensitySampler:
             for p, b in enumerate(batches):
                 z[p, : len(b)] = torch.from_numpy(b)
             probs = soft_labels(self.model, z).numpy()
+            in_band = np.abs(probs[..., 0] - probs[..., 1]) < max_label_diff
+            for p, b in enumerate(batches):
+                in_band[p, len(b) :] = False  # padding
+            if accept is not None:
+                in_band &= accept(z, in_band)
             for p, b in enumerate(batches):
                 if not len(b):
                     continue
                 pr = probs[p, : len(b)]
-                ok = np.abs(pr[:, 0] - pr[:, 1]) < max_label_diff
+                ok = in_band[p, : len(b)]
                 take = min(int(ok.sum()), counts[p] - have[p])
                 kept_z[p].append(z[p, : len(b)].numpy()[ok][:take])
                 kept_p[p].append(pr[ok][:take])

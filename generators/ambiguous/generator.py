@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from generators.ambiguous.config import PairTrainingConfig
 from generators.ambiguous.density_sampler import DensitySampler
 from generators.ambiguous.pair_model import PairAAE
 from generators.ambiguous.pair_store import TrainedPairs
+from generators.ambiguous.quality_filter import QualityFilter, check_filter_params
 from generators.ambiguous.quantization import to_uint8
 from generators.ambiguous.training import train_pair_models
 from supervisor_testing.corpus import ColumnSpec, Corpus
@@ -76,13 +77,16 @@ def sample_corpus_columns(
     max_label_diff: float,
     seed: int,
     grid_size: int = 50,
+    quality_filter: QualityFilter | None = None,
 ) -> dict[str, torch.Tensor]:
     """Draw ``num_samples`` ambiguous samples from trained pair models as corpus columns.
 
     The samples are split evenly over the accepted pairs. A pair that gives up (too few
     ambiguous points within ``100 n`` candidates) passes its shortfall on to the others;
     a warning names it. The samples are shuffled, and each gets a hard label drawn from
-    its soft label, all from ``seed``.
+    its soft label, all from ``seed``. A ``quality_filter`` rejects candidates that an
+    independent classifier does not find ambiguous between the pair or finds atypical;
+    rejected candidates count against the pair's budget.
 
     Returns:
         ``images`` (uint8), ``labels``, ``label_probs`` (exactly the pair's two classes
@@ -108,6 +112,7 @@ def sample_corpus_columns(
     norms = trained.gradient_norms(grid_size)[accepted]
     sampler = DensitySampler(model, trained.config, grid_size=grid_size, gradient_norms=norms)
     rngs = [_rng(seed, _PAIR_STREAM, a, b) for a, b in pairs]
+    accept = _filter_test(model, trained.input_shape, quality_filter) if quality_filter else None
     split_rng = _rng(seed, _ORDER_STREAM)
     counts = _split_counts(num_samples, len(pairs), split_rng)
     zs: list[list[torch.Tensor]] = [[] for _ in pairs]
@@ -115,7 +120,7 @@ def sample_corpus_columns(
     open_pairs = list(range(len(pairs)))
     gave_up: list[int] = []
     while True:
-        z, p, short = sampler.draw(counts, max_label_diff=max_label_diff, rngs=rngs)
+        z, p, short = sampler.draw(counts, max_label_diff=max_label_diff, rngs=rngs, accept=accept)
         for i in range(len(pairs)):
             zs[i].append(z[i])
             probs[i].append(p[i])
@@ -133,7 +138,8 @@ def sample_corpus_columns(
         names = ", ".join(_pair_name(pairs[i]) for i in sorted(set(gave_up)))
         warnings.warn(
             f"pair(s) {names} ran out of ambiguous points before their share; the other "
-            f"pairs made up the difference (raise max_label_diff to widen the band)",
+            f"pairs made up the difference (raise max_label_diff to widen the band"
+            + (", or relax the quality filter)" if quality_filter else ")"),
             stacklevel=2,
         )
     per_pair_z = [torch.cat(z) for z in zs]
@@ -145,7 +151,8 @@ def sample_corpus_columns(
     if len(latent) < num_samples:
         warnings.warn(
             f"made {len(latent)} of {num_samples} samples: every pair ran out of ambiguous "
-            f"points (raise max_label_diff)",
+            f"points (raise max_label_diff"
+            + (", or relax the quality filter)" if quality_filter else ")"),
             stacklevel=2,
         )
     images = _decode(model, per_pair_z)
@@ -168,6 +175,25 @@ def sample_corpus_columns(
         "pair": classes,
         "latent": latent,
     }
+
+
+def _filter_test(
+    model: PairAAE, shape: tuple[int, ...], quality_filter: QualityFilter
+) -> Callable[[torch.Tensor, np.ndarray], np.ndarray]:
+    """The sampler's ``accept`` test: decode the marked latent points as corpus pixels and
+    ask ``quality_filter`` about each, with its pair's classes."""
+
+    @torch.no_grad()
+    def accept(z: torch.Tensor, judge: np.ndarray) -> np.ndarray:
+        verdict = np.zeros(judge.shape, dtype=bool)
+        rows, cols = np.nonzero(judge)
+        if len(rows):
+            images = to_uint8(model.decode(z))[rows, cols].reshape(len(rows), *shape)
+            classes = model.classes[torch.from_numpy(rows)]
+            verdict[rows, cols] = quality_filter.keep(images, classes).numpy()
+        return verdict
+
+    return accept
 
 
 @torch.no_grad()
@@ -213,6 +239,10 @@ class AmbiguousGenerator(Generator):
       with different seeds share the cached models.
     * ``pairs`` (all): class pairs, e.g. ``[[3, 5], [4, 9]]``.
     * ``grid_size`` (50): density-grid cells per axis.
+    * ``filter_arch`` (none): a reference architecture trained on the source (seed
+      ``filter_seed``, 0) that must rank the pair as its top two classes, and under whose
+      features a sample's validity percentile must not exceed ``filter_max_validity``
+      (90); see :mod:`generators.ambiguous.quality_filter`. Off in the published method.
     * training: ``epochs`` (80), ``batch_size`` (1000), ``hidden_dim`` (128), ``dropout``
       (0.1), ``learning_rate`` (0.001), ``max_tries`` (20), ``disc_accuracy_range``
       ([0.4, 0.6]), ``min_class_accuracy`` (0.9).
@@ -231,6 +261,9 @@ class AmbiguousGenerator(Generator):
             "model_seed": 0,
             "pairs": None,
             "grid_size": 50,
+            "filter_arch": None,
+            "filter_seed": 0,
+            "filter_max_validity": 90.0,
             "epochs": 80,
             "batch_size": 1000,
             "hidden_dim": 128,
@@ -261,6 +294,10 @@ class AmbiguousGenerator(Generator):
                 )
             params["pairs"] = [list(p) if isinstance(p, tuple) else p for p in params["pairs"]]
         params["disc_accuracy_range"] = list(params["disc_accuracy_range"])
+        check_filter_params(
+            params["filter_arch"], params["filter_seed"], params["filter_max_validity"]
+        )
+        params["filter_max_validity"] = float(params["filter_max_validity"])
         self.training_config(params)  # validates the training values
         return params
 
@@ -296,12 +333,21 @@ class AmbiguousGenerator(Generator):
         if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
             raise InvalidInputError(f"num_samples must be a positive int, got {n!r}")
         trained = self.train(source, progress=self._progress)
+        quality_filter = None
+        if self._params["filter_arch"] is not None:
+            quality_filter = QualityFilter.train(
+                source,
+                arch=self._params["filter_arch"],
+                seed=self._params["filter_seed"],
+                max_validity=self._params["filter_max_validity"],
+            )
         columns = sample_corpus_columns(
             trained,
             n,
             max_label_diff=self._params["max_label_diff"],
             seed=seed,
             grid_size=self._params["grid_size"],
+            quality_filter=quality_filter,
         )
         for start in range(0, len(columns["images"]), self.batch_size):
             yield {k: v[start : start + self.batch_size] for k, v in columns.items()}

@@ -4,7 +4,8 @@ A saved ``StableDiffusionPipeline`` or ``StableDiffusionImg2ImgPipeline`` has no
 pixel-space UNet for :mod:`generators.diffusion.sdedit`, but diffusers' image-to-image
 pipeline *is* SDEdit in the VAE's latent space: it noises the encoded input to
 ``strength`` of the schedule and denoises it back, guided by a prompt. So this path hands
-the edit to ``StableDiffusionImg2ImgPipeline`` (built from the loaded components) and only
+the edit to ``StableDiffusionImg2ImgPipeline`` (a text-to-image pipeline is rebuilt around
+its components by :func:`generators.domains.text_guided.as_img2img`) and only
 adds what the corpus needs around it: RGB and the pipeline's resolution in, the corpus's
 channels and size out, one seeded ``torch.Generator`` and one pipeline call per sample
 (bytes never depend on batching), and at least one denoising step for any strength > 0.
@@ -23,6 +24,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from generators.domains.text_guided import (
+    PipelineUnavailableError,
+    as_img2img,
+    inference_steps,
+    load_pipeline,
+)
 from supervisor_testing.errors import InvalidInputError
 
 __all__ = [
@@ -62,18 +69,6 @@ def render_prompt(template: str, class_name: str) -> str:
     return template.replace("{class}", class_name)
 
 
-def inference_steps(steps: int, strength: float) -> int:
-    """The ``num_inference_steps`` to ask for so that at least one step runs.
-
-    diffusers runs ``int(num_inference_steps * strength)`` steps, which is zero for a small
-    strength (diffusers #1867); the project's rule is that any strength > 0 edits.
-    """
-    steps = max(int(steps), 1)
-    while int(steps * strength) < 1:
-        steps += 1  # a loop, not ceil(1 / strength): float products can land just below 1
-    return steps
-
-
 def _resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if tuple(x.shape[-2:]) == (height, width):
         return x
@@ -94,19 +89,10 @@ class LatentEditor:
         Raises:
             InvalidInputError: the directory is missing or does not load.
         """
-        from generators.domains.text_guided import PipelineUnavailableError, load_pipeline
-
         try:
-            loaded = load_pipeline(Path(path).expanduser())
+            pipeline = as_img2img(load_pipeline(Path(path).expanduser()))
         except PipelineUnavailableError as exc:
             raise InvalidInputError(f"diffusion: {exc}") from None
-        from diffusers import StableDiffusionImg2ImgPipeline
-
-        if isinstance(loaded, StableDiffusionImg2ImgPipeline):
-            pipeline = loaded
-        else:
-            pipeline = StableDiffusionImg2ImgPipeline(**loaded.components)
-        pipeline.set_progress_bar_config(disable=True)  # the corpus build has its own bar
         return cls(pipeline=pipeline, path=Path(path).expanduser())
 
     @property

@@ -59,10 +59,13 @@ class DomainGenerator(Generator):
         domains: ``"all"`` (default: the catalogue's and the proposals'), a list or a
             comma-separated string of names.
         strength: in ``[0, 1]``; ``None`` (default) takes each domain's catalogue strength.
+            Text-to-image draws from the prompt alone, which is img2img at strength 1: it
+            records strength 1 and refuses any other.
         realisation: ``procedural`` (offline renderers) or ``text-guided`` (a diffusers
             pipeline); default: text-guided when ``pipeline`` is set, else procedural.
         pipeline: directory of a saved diffusers pipeline (text-guided only).
-        prompt_mode: ``img2img`` (edit the source image, default) or ``text-to-image``.
+        prompt_mode: ``img2img`` (edit the source image, default; a saved text-to-image
+            pipeline is rebuilt for it) or ``text-to-image``.
         steps, guidance_scale, resolution: the pipeline's sampling settings
             (``resolution`` ``None``: the pipeline's own).
         class_phrases: how prompts name each class (default: the class names).
@@ -72,6 +75,9 @@ class DomainGenerator(Generator):
         catalogue_sha256: recorded for a custom catalogue; a mismatch is refused.
 
     ``num_samples`` is the number of source images; the corpus holds that many per domain.
+    ``device`` (an attribute, not a parameter: where the pipeline runs, default CUDA when
+    available, else the CPU) and ``batch_size`` change no recipe; a pipeline's bytes are
+    reproducible on the same device.
 
     Example:
         >>> DomainGenerator(domains="chalkboard,neon-sign", strength=0.5).domain_names
@@ -97,6 +103,10 @@ class DomainGenerator(Generator):
             "catalogue_sha256": None,
         }
     )
+
+    #: Where a text-guided pipeline runs ("cpu", "cuda", ...); ``None``: CUDA when
+    #: available, else the CPU. The procedural renderers always run on the CPU.
+    device: str | None = None
 
     @classmethod
     def from_proposer(
@@ -173,6 +183,16 @@ class DomainGenerator(Generator):
                 f"domains: prompt_mode must be one of {', '.join(PROMPT_MODES)}, got "
                 f"{params['prompt_mode']!r}"
             )
+        if realisation == "text-guided" and params["prompt_mode"] == "text-to-image":
+            # nothing of the source survives a draw from the prompt alone: it is img2img at
+            # strength 1, so that is what the corpus records and the only strength accepted
+            if strength not in (None, 1.0):
+                raise InvalidInputError(
+                    f"domains: text-to-image draws each image from the prompt alone (strength "
+                    f"1 by definition), so strength {strength:g} has no effect there; drop "
+                    f"strength or use prompt_mode='img2img' to edit the sources"
+                )
+            strength = 1.0
         for key, low in (("steps", 1), ("resolution", 8)):
             value = params[key]
             if value is None and key == "resolution":
@@ -283,6 +303,7 @@ class DomainGenerator(Generator):
                 steps=self._params["steps"],
                 guidance_scale=self._params["guidance_scale"],
                 resolution=self._params["resolution"],
+                device=self.device,
             )
             chunk = realiser.batch_size
         else:

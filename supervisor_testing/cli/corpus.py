@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from supervisor_testing.cli.options import show_progress
+from supervisor_testing.cli.options import OutputPath, show_progress
 
 
 @click.group()
@@ -33,7 +33,7 @@ def corpus_build(ctx: click.Context, recipe: str, overwrite: bool) -> None:
 @corpus.command("from-dataset")
 @click.argument("dataset_name", metavar="DATASET")
 @click.option("--split", default="test", show_default=True)
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=OutputPath(file_okay=False))
 @click.option("--samples", type=int, default=None, help="Seeded subsample size.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--overwrite", is_flag=True)
@@ -53,7 +53,7 @@ def corpus_from_dataset_command(
 
 @corpus.command("show")
 @click.argument("spec", metavar="CORPUS")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=OutputPath(dir_okay=False), default=None,
               help="PNG path [default: <corpus name>.png].")  # fmt: skip
 @click.option("--count", default=64, show_default=True)
 @click.option("--seed", default=0, show_default=True)
@@ -92,7 +92,8 @@ def corpus_verify(spec: str) -> None:
 @corpus.command("export")
 @click.argument("spec", metavar="CORPUS")
 @click.option("--format", "fmt", type=click.Choice(["png", "npz"]), required=True)
-@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=OutputPath(),
+              help="A folder for png, a .npz file for npz.")  # fmt: skip
 def corpus_export(spec: str, fmt: str, out: Path) -> None:
     """Export CORPUS as a PNG folder with labels.csv, or as one .npz file."""
     from supervisor_testing.recipes import resolve_corpus

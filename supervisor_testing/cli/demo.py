@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from supervisor_testing.cli.options import show_progress
+from supervisor_testing.cli.options import OutputPath, show_progress
 
 
 @click.command("demo")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"),
+@click.option("--out", type=OutputPath(file_okay=False), default=Path("demo-output"),
               show_default=True)  # fmt: skip
 @click.pass_context
 def demo_command(ctx: click.Context, out: Path) -> None:

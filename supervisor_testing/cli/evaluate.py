@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from supervisor_testing.cli.options import OPEN_UNIT, show_progress
+from supervisor_testing.cli.options import OPEN_UNIT, OutputPath, show_progress
 
 
 @click.command("evaluate")
@@ -29,7 +29,10 @@ from supervisor_testing.cli.options import OPEN_UNIT, show_progress
               help="Confidence level of the intervals.")  # fmt: skip
 @click.option("--auroc-ci", type=click.Choice(["bootstrap", "delong"]), default="bootstrap",
               show_default=True)  # fmt: skip
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
+@click.option("--refit", is_flag=True,
+              help="Fit supervisors afresh instead of loading the fitted state an earlier run "
+                   "cached for the same model, parameters and training data.")  # fmt: skip
+@click.option("--json", "json_path", type=OutputPath(dir_okay=False), default=None,
               help="Write the results here as JSON.")  # fmt: skip
 @click.option("--scores", "include_scores", is_flag=True,
               help="Keep per-input scores in --json (for suptest report plots).")  # fmt: skip
@@ -46,6 +49,7 @@ def evaluate_command(
     fpr: float,
     ci_level: float,
     auroc_ci: str,
+    refit: bool,
     json_path: Path | None,
     include_scores: bool,
 ) -> None:
@@ -64,7 +68,7 @@ def evaluate_command(
         auroc_ci=auroc_ci,
         seed=seed,
     )
-    results = run_plan(plan, progress=show_progress(ctx))
+    results = run_plan(plan, progress=show_progress(ctx), refit=refit)
     from supervisor_testing.report import results_table
 
     click.echo(results_table(results))

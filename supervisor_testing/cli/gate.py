@@ -15,6 +15,9 @@ from supervisor_testing.cli.options import show_progress
               help="Record the results as the new baselines instead of comparing.")  # fmt: skip
 @click.option("--baseline-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Baseline directory [default: the gate's baseline_dir].")  # fmt: skip
+@click.option("--refit", is_flag=True,
+              help="Fit supervisors afresh instead of loading the fitted state an earlier run "
+                   "cached for the same model, parameters and training data.")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Write results, verdicts and scores here.")  # fmt: skip
 @click.option("--markdown", "markdown_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -27,6 +30,7 @@ def gate_command(
     gate_file: Path,
     update_baseline: bool,
     baseline_dir: Path | None,
+    refit: bool,
     json_path: Path | None,
     markdown_path: Path | None,
     html_path: Path | None,
@@ -45,6 +49,7 @@ def gate_command(
         baseline_update=update_baseline,
         baseline_dir=baseline_dir,
         progress=show_progress(ctx),
+        refit=refit,
     )
     rows = [
         [

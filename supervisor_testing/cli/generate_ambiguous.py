@@ -48,6 +48,13 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) 
               "[default: 20].")  # fmt: skip
 @click.option("--pairs", callback=_parse_pairs, default=None,
               help="Class pairs, e.g. 3-5,4-9 [default: every pair].")  # fmt: skip
+@click.option("--filter-arch", default=None,
+              help="Keep only samples that this independent reference architecture "
+              "(e.g. mlp), trained on the same data, ranks as its pair's top two classes "
+              "and finds typical [default: no filter, as published].")  # fmt: skip
+@click.option("--filter-max-validity", type=click.FloatRange(0, 100, min_open=True),
+              default=None, help="With --filter-arch: the highest validity percentile "
+              "kept [default: 90].")  # fmt: skip
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace an existing corpus at OUT.")
 @click.pass_context
@@ -63,6 +70,8 @@ def generate_ambiguous(
     batch_size: int | None,
     max_tries: int | None,
     pairs: list | None,
+    filter_arch: str | None,
+    filter_max_validity: float | None,
     out: Path,
     overwrite: bool,
 ) -> None:
@@ -84,6 +93,8 @@ def generate_ambiguous(
         batch_size=batch_size,
         max_tries=max_tries,
         pairs=pairs,
+        filter_arch=filter_arch,
+        filter_max_validity=filter_max_validity,
         overwrite=overwrite,
         progress=show_progress(ctx),
     )

@@ -20,14 +20,25 @@ from supervisor_testing.cli.options import build_from_corpus
 @click.option("--domains", default="all", show_default=True,
               help="'all' or comma-separated domain names (`suptest list domains`).")  # fmt: skip
 @click.option("--strength", type=click.FloatRange(0, 1), default=None,
-              help="Rendering strength in [0, 1] [default: each domain's catalogue "
-                   "strength].")  # fmt: skip
+              help="Rendering strength in [0, 1]; with --pipeline, how far into the noise "
+                   "schedule the img2img edit starts (0 keeps the source). Text-to-image is "
+                   "strength 1 by definition and refuses others [default: each domain's "
+                   "catalogue strength].")  # fmt: skip
 @click.option("--pipeline", type=click.Path(path_type=Path), default=None,
               help="Directory of a saved diffusers pipeline: realise the domains' text "
                    "prompts with it instead of the offline renderers.")  # fmt: skip
 @click.option("--prompt-mode", type=click.Choice(["img2img", "text-to-image"]),
               default="img2img", show_default=True,
-              help="With --pipeline: edit each source image, or draw from the prompt.")  # fmt: skip
+              help="With --pipeline: edit each source image (a text-to-image pipeline is "
+                   "rebuilt for it), or draw from the prompt alone.")  # fmt: skip
+@click.option("--steps", type=click.IntRange(min=1), default=30, show_default=True,
+              help="With --pipeline: denoising steps (img2img runs about steps x strength "
+                   "of them, at least one).")  # fmt: skip
+@click.option("--guidance-scale", type=click.FloatRange(min=0), default=7.5, show_default=True,
+              help="With --pipeline: classifier-free guidance weight of the prompt.")  # fmt: skip
+@click.option("--device", default=None,
+              help="With --pipeline: torch device it runs on, e.g. cpu or cuda "
+                   "[default: cuda when available, else cpu].")  # fmt: skip
 @click.option("--catalogue", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A domain catalogue TOML file [default: the shipped one].")  # fmt: skip
 @click.option("--samples", type=click.IntRange(min=1), default=None,
@@ -45,6 +56,9 @@ def generate_domains(
     strength: float | None,
     pipeline: Path | None,
     prompt_mode: str,
+    steps: int,
+    guidance_scale: float,
+    device: str | None,
     catalogue: Path | None,
     samples: int | None,
     seed: int,
@@ -63,8 +77,15 @@ def generate_domains(
         strength=strength,
         pipeline=None if pipeline is None else str(pipeline),
         prompt_mode=prompt_mode,
+        steps=steps,
+        guidance_scale=guidance_scale,
         catalogue=None if catalogue is None else str(catalogue),
     )
+    if device is not None:
+        from generators.domains.text_guided import resolve_device
+
+        resolve_device(device)  # an unknown or absent device fails before any work starts
+        generator.device = device  # type: ignore[attr-defined]
     built, _ = build_from_corpus(
         ctx,
         generator,

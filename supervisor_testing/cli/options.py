@@ -13,10 +13,38 @@ if TYPE_CHECKING:
     from supervisor_testing.data import Dataset
     from supervisor_testing.generation import Generator
 
-__all__ = ["OPEN_UNIT", "build_from_corpus", "show_progress"]
+__all__ = ["OPEN_UNIT", "OutputPath", "build_from_corpus", "show_progress"]
 
 #: a rate or level strictly between 0 and 1.
 OPEN_UNIT = click.FloatRange(0, 1, min_open=True, max_open=True)
+
+
+class OutputPath(click.Path):
+    """A path a command writes, checked before any work starts.
+
+    Besides click's check that an existing path is the right kind (file or folder), the
+    nearest existing ancestor must be a folder: ``--out notes.txt/grid.png`` is refused
+    at once rather than after minutes of training.
+    """
+
+    def __init__(self, *, file_okay: bool = True, dir_okay: bool = True) -> None:
+        super().__init__(path_type=Path, file_okay=file_okay, dir_okay=dir_okay)
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Path:
+        path = Path(super().convert(value, param, ctx))
+        for ancestor in path.absolute().parents:
+            if ancestor.exists():
+                if not ancestor.is_dir():
+                    self.fail(
+                        f"{ancestor} is a file, so {path} cannot be written inside it; "
+                        f"choose another path",
+                        param,
+                        ctx,
+                    )
+                break
+        return path
 
 
 def show_progress(ctx: click.Context) -> bool:

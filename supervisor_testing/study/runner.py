@@ -59,7 +59,8 @@ def _cells(config: StudyConfig, supervisor_names: list[str]) -> Iterator[Cell]:
 
 def _claim_directory(config: StudyConfig, out: Path) -> None:
     """Refuse a directory whose finished cells were made with other settings; adding or
-    dropping architectures, seeds, supervisors or kinds is a resume, not a new study."""
+    dropping architectures, seeds, supervisors or kinds is a resume, not a new study, and
+    so is naming a recipe (``extra``) for a kind that has no finished cell yet."""
     marker = out / STUDY_FILE
     payload = {
         "config": config.to_dict(),
@@ -69,27 +70,34 @@ def _claim_directory(config: StudyConfig, out: Path) -> None:
     if marker.exists():
         try:
             known = json.loads(marker.read_text())
-            same = (
-                known["settings_digest"] == payload["settings_digest"]
-                if "settings_digest" in known
-                else known["digest"] == payload["digest"]
-            )
+            before = known["config"]
+            if not isinstance(before, dict):
+                raise TypeError
         except (ValueError, KeyError, TypeError):
             raise InvalidInputError(
                 f"{marker} is not a study record; choose another --out"
             ) from None
-        if not same:
-            before = known.get("config") or {}
-            changed = [k for k, v in config.settings().items() if before.get(k) != v]
+        settings = config.settings()
+        changed = [k for k, v in settings.items() if k != "extra" and before.get(k) != v]
+        changed += [
+            f"the recipe of {kind!r}"
+            for kind in _recipe_changes(before.get("extra") or {}, settings["extra"])
+            if any((out / "cells").glob(f"*/*/*/{kind}.json"))
+        ]
+        if changed:
             raise InvalidInputError(
-                f"{out} holds a study with a different configuration"
-                + (f" ({', '.join(changed)} differ)" if changed else "")
-                + "; choose another --out (nothing there was changed)"
+                f"{out} holds a study with a different configuration ({', '.join(changed)}"
+                " differ); choose another --out (nothing there was changed)"
             )
-        if known["digest"] == payload["digest"]:
+        if known.get("digest") == payload["digest"]:
             return
     out.mkdir(parents=True, exist_ok=True)
     _write_json(marker, payload)
+
+
+def _recipe_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The kinds whose recipe differs between two ``extra`` tables."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:

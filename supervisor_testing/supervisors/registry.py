@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from torch import nn
 
+from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.registry import Registry
 from supervisor_testing.supervisors.base import Supervisor
 
@@ -22,7 +24,25 @@ def create_supervisor(name: str, model: nn.Module, **params: Any) -> Supervisor:
     own defaults.
     """
     factory = supervisors.get(name)
-    return factory(model, **{k: v for k, v in params.items() if v is not None})
+    params = {k: v for k, v in params.items() if v is not None}
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C factory without a signature: just call
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(model, **params)
+        except TypeError as exc:
+            accepted = [
+                p.name
+                for p in list(signature.parameters.values())[1:]
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            ]
+            raise InvalidInputError(
+                f"supervisor {name!r} does not take these parameters ({exc}); it accepts "
+                + (", ".join(accepted) if accepted else "none")
+            ) from None
+    return factory(model, **params)
 
 
 def list_supervisors(pattern: str = "*") -> list[str]:

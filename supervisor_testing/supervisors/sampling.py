@@ -273,6 +273,10 @@ class DeepEnsemble(SamplingSupervisor):
 
     fit_needs = "ensemble members trained with other seeds"
     requires_fit = True
+    # The members are reference models already cached on disk, so a fit only loads them;
+    # a second copy in the fitted-supervisor cache would also give each quantifier its own
+    # member objects and lose the member outputs the four share (see fit_cache).
+    cache_fitted_state = False
 
     def __init__(
         self,

@@ -46,6 +46,8 @@ class SupervisionSettings:
         compare_fail: metric -> largest tolerated drop against the baseline; a larger drop
             fails the test, and so does a missing baseline.
         report_dir: write ``results.json``, ``report.md`` and ``report.html`` here.
+        refit: fit supervisors afresh instead of loading the state an earlier fit on the
+            same model, parameters and training data cached (``--supervisor-refit``).
     """
 
     fpr: float = 0.05
@@ -66,6 +68,7 @@ class SupervisionSettings:
     baseline_update: bool = False
     compare_fail: Mapping[str, float] = field(default_factory=dict)
     report_dir: Path | None = None
+    refit: bool = False
 
     def __post_init__(self) -> None:
         for name in ("fpr", "ci_level"):

@@ -256,6 +256,7 @@ class Supervision:
 
     def _supervisor(self, supervisor: Any, model: Any) -> tuple[Supervisor, str | None, tuple]:
         from supervisor_testing.supervisors import Supervisor, create_supervisor, supervisors
+        from supervisor_testing.supervisors.fit_cache import fit_supervisor
 
         if isinstance(supervisor, Supervisor):
             if model is not None:
@@ -287,7 +288,7 @@ class Supervision:
                     "supervisor_train_data in the ini file or define a supervisor_fit_data "
                     "fixture (or pass a fitted Supervisor instance)"
                 )
-            instance.fit(fit_data)
+            fit_supervisor(instance, fit_data, cache=not self.settings.refit)
             canonical = None  # fitted state is not named by the key; do not share scores
         return instance, canonical, class_names
 

@@ -16,7 +16,7 @@ from supervisor_testing.supervisors.registry import register_supervisor
 __all__ = ["ODIN"]
 
 
-@register_supervisor("odin")
+@register_supervisor("odin", aliases=("odin-score",))
 class ODIN(Supervisor):
     """Negated max softmax at temperature ``T`` of an input nudged towards its prediction.
 

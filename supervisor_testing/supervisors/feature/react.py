@@ -16,7 +16,7 @@ from supervisor_testing.supervisors.feature.extraction import (
     Activations,
     class_targets,
 )
-from supervisor_testing.supervisors.feature.vim import require_linear_head
+from supervisor_testing.supervisors.feature.vim import require_linear_head, require_penultimate
 from supervisor_testing.supervisors.registry import register_supervisor
 from supervisor_testing.supervisors.state import TensorState
 
@@ -34,6 +34,7 @@ class ReAct(TensorState, FeatureSupervisor):
     Args:
         percentile: percentile (0-100) of all nominal penultimate activations.
         temperature: energy temperature ``T``.
+        layer: accepted for uniformity with the feature family; only ``"penultimate"``.
     """
 
     name = "react"
@@ -47,8 +48,10 @@ class ReAct(TensorState, FeatureSupervisor):
         *,
         percentile: float = 90.0,
         temperature: float = 1.0,
+        layer: str = PENULTIMATE,
         batch_size: int = 512,
     ) -> None:
+        require_penultimate(layer, "react")
         super().__init__(model, layer=PENULTIMATE, batch_size=batch_size)
         if not 0 < percentile <= 100:
             raise InvalidInputError(f"percentile must lie in (0, 100], got {percentile}")

@@ -17,7 +17,7 @@ from supervisor_testing.supervisors.feature.extraction import (
 from supervisor_testing.supervisors.registry import register_supervisor
 from supervisor_testing.supervisors.state import TensorState
 
-__all__ = ["ViM", "default_principal_dim", "require_linear_head"]
+__all__ = ["ViM", "default_principal_dim", "require_linear_head", "require_penultimate"]
 
 
 def default_principal_dim(feature_dim: int) -> int:
@@ -27,6 +27,16 @@ def default_principal_dim(feature_dim: int) -> int:
     if feature_dim >= 768:
         return 512
     return max(1, feature_dim // 2)
+
+
+def require_penultimate(layer: str, what: str) -> None:
+    """Refuse a layer other than the penultimate: the score reads logits as ``W f + b``."""
+    if layer != PENULTIMATE:
+        raise InvalidInputError(
+            f"{what} watches the penultimate layer only (its score recomputes the logits as "
+            f"W f + b of that layer's features), got layer={layer!r}; leave layer out, or use "
+            "mahalanobis, mdsa, lsa, dsa or knn for another layer"
+        )
 
 
 def require_linear_head(activations: Activations, what: str) -> None:
@@ -51,6 +61,7 @@ class ViM(TensorState, FeatureSupervisor):
 
     Args:
         dim: principal-space dimension (default: :func:`default_principal_dim`).
+        layer: accepted for uniformity with the feature family; only ``"penultimate"``.
     """
 
     name = "vim"
@@ -58,7 +69,15 @@ class ViM(TensorState, FeatureSupervisor):
     score_meaning = "scaled residual norm minus the energy of the logits"
     state_attributes = ("origin_", "residual_basis_", "alpha_")
 
-    def __init__(self, model: nn.Module, *, dim: int | None = None, batch_size: int = 512):
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        dim: int | None = None,
+        layer: str = PENULTIMATE,
+        batch_size: int = 512,
+    ):
+        require_penultimate(layer, "vim")
         super().__init__(model, layer=PENULTIMATE, batch_size=batch_size)
         if dim is not None and dim < 1:
             raise InvalidInputError(f"dim must be positive, got {dim}")
