@@ -1,25 +1,33 @@
 """How ambiguous and how valid AmbiGuess corpora are, next to nominal data and mixups.
 
-For each data set, builds (or reuses) the ``<dataset>-ambiguous`` recipe's corpus, trains
-an independent classifier on the nominal ``train`` split (``cnn`` with seed 1 by default:
-no generation step uses a classifier) and calls
+For each data set, builds (or reuses) the ``<dataset>-ambiguous`` and
+``<dataset>-ambiguous-filtered`` recipes' corpora, trains an independent classifier on the
+nominal ``train`` split (``cnn`` with seed 1 by default: generation uses no classifier but
+the filtered variant's ``mlp`` judge, and the script refuses an assessor equal to it) and
+calls
 :func:`generators.ambiguous.assess_ambiguity` with the ``test`` split as the nominal set,
 the ``calibration`` split as the validity reference and the corpus's pair models (loaded
-from the cache) for the ``reconstruction`` control row. Prints one table per data set and
-writes ``benchmarks/results/ambiguity_quality.json`` (entries for other data sets are
-kept).
+from the cache) for the ``reconstruction`` control row. Prints one table per corpus and
+writes ``benchmarks/results/ambiguity_quality.json`` (entries for other data sets and
+variants are kept).
 
     python benchmarks/ambiguity_quality.py                         # MNIST, then Fashion-MNIST
     python benchmarks/ambiguity_quality.py --dataset mnist --arch mlp
     python benchmarks/ambiguity_quality.py --corpus PATH --dataset mnist   # any corpus
     python benchmarks/ambiguity_quality.py --dataset fashion-mnist --pairs 0-6,2-4,5-7
     python benchmarks/ambiguity_quality.py --dataset mnist --max-tries 3     # bounded time
+    python benchmarks/ambiguity_quality.py --dataset mnist --variant filtered
+
+Each data set is assessed twice by default: the published technique
+(``<dataset>-ambiguous``) and the same pair models with the quality filter on
+(``<dataset>-ambiguous-filtered``, an ``mlp`` judge: never the assessor).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -33,6 +41,8 @@ if str(REPO) not in sys.path:  # a script run from a checkout, not an installed 
 
 RESULTS = REPO / "benchmarks" / "results" / "ambiguity_quality.json"
 DATASETS = ("mnist", "fashion-mnist")
+#: the published technique, and the same pair models with the quality filter on
+RECIPES = {"published": "{dataset}-ambiguous", "filtered": "{dataset}-ambiguous-filtered"}
 
 
 def _cached_pair_models(corpus: Any, train: Any) -> Any:
@@ -51,7 +61,7 @@ def _cached_pair_models(corpus: Any, train: Any) -> Any:
     return load_trained_pairs(path) if path.is_dir() else None
 
 
-def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_one(dataset_name: str, variant: str, args: argparse.Namespace) -> dict[str, Any]:
     from generators.ambiguous import assess_ambiguity
     from supervisor_testing.data import load_dataset
     from supervisor_testing.recipes import build_recipe, load_recipe, resolve_corpus
@@ -60,7 +70,14 @@ def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.corpus:
         corpus = resolve_corpus(args.corpus)
     else:
-        recipe = load_recipe(f"{dataset_name}-ambiguous")
+        recipe = load_recipe(RECIPES[variant].format(dataset=dataset_name))
+        filter_arch = recipe.generator_params.get("filter_arch")
+        filter_seed = recipe.generator_params.get("filter_seed", 0)
+        if (filter_arch, filter_seed) == (args.arch, args.seed):
+            raise SystemExit(
+                f"{recipe.name} filters with {args.arch} seed {args.seed}, the assessor: "
+                "assess with another --arch or --seed"
+            )
         overrides: dict[str, Any] = {}
         suffix = ""
         if args.pairs:
@@ -93,6 +110,7 @@ def run_one(dataset_name: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     return {
         "dataset": dataset_name,
+        "variant": variant,
         "corpus": corpus.name,
         "corpus_sha256": corpus.sha256(),
         "corpus_params": dict(corpus.manifest.generator.params),
@@ -114,12 +132,15 @@ def main() -> int:
     parser.add_argument("--max-tries", type=int, help="fewer retries than the recipe's 20")
     parser.add_argument("--arch", default="cnn", help="the independent classifier")
     parser.add_argument("--seed", type=int, default=1, help="the classifier's seed")
+    parser.add_argument("--variant", choices=RECIPES, action="append",
+                        help="published (no filter) and/or filtered [default: both]")  # fmt: skip
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 
     rows = []
-    for name in args.dataset or DATASETS:
-        row = run_one(name, args)
+    variants = ["custom"] if args.corpus else args.variant or list(RECIPES)
+    for name, variant in itertools.product(args.dataset or DATASETS, variants):
+        row = run_one(name, variant, args)
         rows.append(row)
         print(
             f"\n{row['dataset']}: {row['corpus']} vs nominal test and mixups; classifier "
@@ -129,8 +150,8 @@ def main() -> int:
         print(row["table"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
-    done = {r["dataset"] for r in rows}
-    kept = [r for r in previous if r["dataset"] not in done]
+    done = {(r["dataset"], r["variant"]) for r in rows}
+    kept = [r for r in previous if (r["dataset"], r.get("variant", "published")) not in done]
     RESULTS.write_text(json.dumps([*kept, *rows], indent=2, sort_keys=True) + "\n")
     print(f"\nwrote {RESULTS.relative_to(REPO)}")
     return 0
