@@ -6,27 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from far_ood_recipe import mnist_as_digits
 from PIL import Image
 
 from supervisor_testing.data import dataset_info
 from supervisor_testing.demo import DEMO_SUPERVISORS, run_demo
 
-FAR_OOD = """
-name = "demo-smoke-far-ood"
-description = "MNIST digits shrunk to 8x8 and shown to a digits model."
-seed = 0
-samples = 120
-
-[source]
-dataset = "mnist"
-split = "test"
-
-[generator]
-name = "far-ood"
-
-[generator.params]
-target = "digits"
-"""
+FAR_OOD = mnist_as_digits("demo-smoke-far-ood", samples=120)
 
 
 def _markdown_rows(text: str) -> list[list[str]]:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from far_ood_recipe import mnist_as_digits
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -332,21 +333,7 @@ def test_cli_bad_executor_input_is_one_line(digits_corpus, tmp_path, flags, mess
 # Study tasks
 
 
-STUDY_RECIPE = """
-name = "digits-far-ood-mnist"
-seed = 0
-samples = 120
-
-[source]
-dataset = "mnist"
-split = "test"
-
-[generator]
-name = "far-ood"
-
-[generator.params]
-target = "digits"
-"""
+STUDY_RECIPE = mnist_as_digits(samples=120)
 
 
 def test_study_tasks_write_the_records_of_a_sequential_run(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from far_ood_recipe import mnist_as_digits
 
 from supervisor_testing.errors import InvalidInputError, UnknownNameError
 from supervisor_testing.study import (
@@ -17,22 +18,7 @@ from supervisor_testing.study import (
 )
 from supervisor_testing.study import runner as study_runner
 
-RECIPE = """
-name = "digits-far-ood-mnist"
-description = "MNIST digits shrunk to 8x8 and shown to a digits model as invalid inputs."
-seed = 0
-samples = 120
-
-[source]
-dataset = "mnist"
-split = "test"
-
-[generator]
-name = "far-ood"
-
-[generator.params]
-target = "digits"
-"""
+RECIPE = mnist_as_digits(samples=120)
 
 
 @pytest.fixture
@@ -109,8 +95,7 @@ def test_a_recipe_may_be_named_for_a_kind_without_finished_cells(recipes, tmp_pa
     more = {**config.extra, "diffusion-edit": "digits-edits"}  # no diffusion-edit cell yet
     assert run_study(_config(seeds=(0,), supervisors=("msp",), extra=more), out) == records
     marker = (out / study_runner.STUDY_FILE).read_text()
-    other = RECIPE.replace('name = "digits-far-ood-mnist"', 'name = "another-far-ood"')
-    (recipes / "another-far-ood.toml").write_text(other)
+    (recipes / "another-far-ood.toml").write_text(mnist_as_digits("another-far-ood", samples=120))
     moved = {"invalid": "another-far-ood"}  # the finished invalid cells came from the old one
     with pytest.raises(InvalidInputError, match="the recipe of 'invalid' differ"):
         run_study(_config(seeds=(0,), supervisors=("msp",), extra=moved), out)

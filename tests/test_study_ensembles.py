@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from far_ood_recipe import mnist_as_digits
 
 from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.study import (
@@ -36,22 +37,7 @@ model_seed = 0
 attacks = ["fgsm"]
 """
 
-FAR_OOD = """
-name = "digits-far-ood-mnist"
-description = "MNIST digits shrunk to 8x8 and shown to a digits model as invalid inputs."
-seed = 0
-samples = 40
-
-[source]
-dataset = "mnist"
-split = "test"
-
-[generator]
-name = "far-ood"
-
-[generator.params]
-target = "digits"
-"""
+FAR_OOD = mnist_as_digits(samples=40)
 
 
 @pytest.fixture
