@@ -292,3 +292,18 @@ def test_a_study_grown_by_a_kind_builds_only_that_kind(tmp_path, monkeypatch):
     records = run_study(dataclasses.replace(config, kinds=("invalid", "corrupted")), out)
     assert [r["kind"] for r in records] == ["invalid", "corrupted"]
     assert "digits-test" in built and "digits-far-ood-mnist" not in built
+
+
+def test_mc_dropout_is_na_on_a_model_without_dropout():
+    from torch import nn
+
+    from supervisor_testing.study.runner import Cell, _not_applicable
+
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    with_dropout = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(64, 10))
+    cell = Cell("resnet", 0, "mc-dropout-entropy", "ambiguous")
+    assert "resnet has no dropout layers" in _not_applicable(cell, plain)
+    assert _not_applicable(cell, with_dropout) is None
+    assert _not_applicable(Cell("resnet", 0, "max-softmax", "ambiguous"), plain) is None
+    ensemble = Cell("mlp", 0, "deep-ensemble-entropy", "adversarial")
+    assert "one member of the ensemble" in _not_applicable(ensemble, with_dropout)

@@ -23,7 +23,12 @@ import numpy as np
 from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.study.config import ENSEMBLE_PREFIX, StudyConfig
 
+#: MC-dropout supervisors need dropout layers; a model without them has n/a cells
+MC_DROPOUT_PREFIX = "mc-dropout"
+
 if TYPE_CHECKING:
+    from torch import nn
+
     from supervisor_testing.executors import Executor
 
 __all__ = ["Cell", "run_study"]
@@ -139,9 +144,18 @@ def _check_shapes(train: Any, corpora: dict[str, Any]) -> None:
             )
 
 
-def _not_applicable(cell: Cell) -> bool:
-    """Ensembles on adversarial inputs: the attack targets one member, not the ensemble."""
-    return cell.kind == "adversarial" and cell.supervisor.startswith(ENSEMBLE_PREFIX)
+def _not_applicable(cell: Cell, model: nn.Module) -> str | None:
+    """Why ``cell`` has no number, or ``None`` when it has one to compute."""
+    if cell.kind == "adversarial" and cell.supervisor.startswith(ENSEMBLE_PREFIX):
+        return "the attack targets the model under study, one member of the ensemble"
+    if cell.supervisor.startswith(MC_DROPOUT_PREFIX):
+        from supervisor_testing.supervisors.dropout_sampler import dropout_layers
+
+        try:
+            dropout_layers(model)
+        except InvalidInputError:
+            return f"{cell.architecture} has no dropout layers to sample"
+    return None
 
 
 def _supervisor_params(config: StudyConfig, name: str, seed: int) -> dict[str, Any]:
@@ -228,11 +242,13 @@ def run_study(
                                (arch, seed, name)]  # fmt: skip
                     # n/a cells are recorded before the fit, so a supervisor with nothing
                     # else pending (an ensemble resuming at its adversarial cell) never fits.
-                    for cell in [c for c in pending if _not_applicable(c)]:
-                        _write_json(cell.path(out), {**dataclasses.asdict(cell),
-                                                     "status": "n/a", "seconds": 0.0})  # fmt: skip
+                    reasons = {c: _not_applicable(c, model) for c in pending}
+                    for cell in [c for c in pending if reasons[c]]:
+                        record = {**dataclasses.asdict(cell), "status": "n/a",
+                                  "reason": reasons[cell], "seconds": 0.0}  # fmt: skip
+                        _write_json(cell.path(out), record)
                         bar.update(1)
-                    pending = [c for c in pending if not _not_applicable(c)]
+                    pending = [c for c in pending if not reasons[c]]
                     if not pending:
                         continue
                     bar.set_postfix_str(f"{arch} seed {seed} {name}", refresh=True)
@@ -247,7 +263,7 @@ def run_study(
                     shared_cpu = time.process_time() - cpu_started
                     for cell in sorted(pending, key=lambda c: config.kinds.index(c.kind)):
                         started, cpu_started = time.perf_counter(), time.process_time()
-                        record: dict[str, Any] = dataclasses.asdict(cell)
+                        record = dataclasses.asdict(cell)
                         corpus = stress[cell.kind]
                         chosen = _subsample(len(corpus), config.samples, seed)
                         result = evaluate_scores(
