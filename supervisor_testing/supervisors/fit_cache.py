@@ -23,9 +23,8 @@ from supervisor_testing.supervisors.base import Supervisor
 from supervisor_testing.supervisors.state import (
     CONFIG_NAME,
     STATE_FORMAT_VERSION,
-    STATE_NAME,
     FittedStateError,
-    load_supervisor_config,
+    read_fitted_state,
     save_supervisor,
 )
 
@@ -76,22 +75,9 @@ def fit_cache_key(supervisor: Supervisor, nominal: Dataset | Corpus | torch.Tens
 
 
 def _restore(supervisor: Supervisor, directory: Path) -> None:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from supervisor_testing.supervisors.fingerprints import model_fingerprint
-
-    config = load_supervisor_config(directory)
-    # The key already names the model; checking again costs nothing (the digest is
-    # memoised) and keeps a hand-copied directory from slipping through.
-    if config["model_sha256"] != model_fingerprint(supervisor.model):
-        raise FittedStateError(f"{directory} was fitted on another model")
-    try:
-        tensors = load_file(str(directory / STATE_NAME))
-    except (FileNotFoundError, SafetensorError, OSError) as exc:
-        raise FittedStateError(f"cannot read {directory / STATE_NAME}: {exc}") from exc
-    if sorted(tensors) != sorted(config["tensors"]):
-        raise FittedStateError(f"{directory / STATE_NAME} holds other tensors than it lists")
+    # The key already names the model; read_fitted_state checks it again (the digest is
+    # memoised), so a hand-copied directory cannot slip through.
+    _, tensors = read_fitted_state(directory, supervisor.model)
     supervisor.load_fitted_state(tensors)
     supervisor.fitted_ = True
 

@@ -146,29 +146,23 @@ def load_supervisor_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     return config
 
 
-def load_supervisor(
-    path: str | os.PathLike[str], model: nn.Module, *, check_model: bool = True
-) -> Supervisor:
-    """Re-create the supervisor saved in ``path`` around ``model``, fitted as it was.
-
-    Args:
-        path: a directory written by :func:`save_supervisor`.
-        model: the classifier the state was fitted on.
-        check_model: refuse state whose recorded model hash differs from ``model``'s.
+def read_fitted_state(
+    path: str | os.PathLike[str], model: nn.Module | None = None
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The config and tensors saved in ``path``, checked against each other and, when
+    ``model`` is given, against its weights.
 
     Raises:
         FittedStateError: the directory is malformed, or was fitted on another model.
-        UnknownNameError: its supervisor is not registered here.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from supervisor_testing.models.fingerprint import model_sha256
-    from supervisor_testing.supervisors.registry import create_supervisor
+    from supervisor_testing.supervisors.fingerprints import model_fingerprint
 
     config = load_supervisor_config(path)
-    if check_model:
-        actual = model_sha256(model)
+    if model is not None:
+        actual = model_fingerprint(model)
         if actual != config["model_sha256"]:
             raise FittedStateError(
                 f"the supervisor in {path} was fitted on model {config['model_sha256'][:12]}, "
@@ -183,6 +177,26 @@ def load_supervisor(
         raise FittedStateError(
             f"{Path(path) / STATE_NAME} holds other tensors than {CONFIG_NAME} lists"
         )
+    return config, tensors
+
+
+def load_supervisor(
+    path: str | os.PathLike[str], model: nn.Module, *, check_model: bool = True
+) -> Supervisor:
+    """Re-create the supervisor saved in ``path`` around ``model``, fitted as it was.
+
+    Args:
+        path: a directory written by :func:`save_supervisor`.
+        model: the classifier the state was fitted on.
+        check_model: refuse state whose recorded model hash differs from ``model``'s.
+
+    Raises:
+        FittedStateError: the directory is malformed, or was fitted on another model.
+        UnknownNameError: its supervisor is not registered here.
+    """
+    from supervisor_testing.supervisors.registry import create_supervisor
+
+    config, tensors = read_fitted_state(path, model if check_model else None)
     supervisor = create_supervisor(config["supervisor"], model, **config["params"])
     if tensors or supervisor.requires_fit:
         if not hasattr(supervisor, "load_fitted_state"):
