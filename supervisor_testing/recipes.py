@@ -422,7 +422,8 @@ def build_recipe(
                 # The data set left this machine, but the corpus holds all it needs and was
                 # verified: using it beats refusing a build nobody asked for.
                 return cached
-            if source.sha256() == cached.manifest.source.sha256:
+            current = source.sha256()
+            if current == cached.manifest.source.sha256:
                 return cached
             # The recipe hash names the data set, not its bytes (so that hashes stay stable
             # and need no data to compute); when the bytes changed (say MNIST moved from the
@@ -432,7 +433,7 @@ def build_recipe(
             warnings.warn(
                 f"rebuilding cached corpus {path}: its source {_describe_source(recipe)} "
                 f"changed since it was built (sha256 {cached.manifest.source.sha256[:12]} "
-                f"-> {source.sha256()[:12]})",
+                f"-> {current[:12]})",
                 stacklevel=2,
             )
     if source is None:
