@@ -17,12 +17,8 @@ pytest.importorskip("diffusers")
 
 from tiny_stable_diffusion import save_tiny_stable_diffusion
 
-from generators.diffusion.latent_sdedit import (
-    LatentEditor,
-    inference_steps,
-    is_latent_pipeline,
-    render_prompt,
-)
+from generators.diffusion.latent_sdedit import LatentEditor, is_latent_pipeline, render_prompt
+from generators.domains.text_guided import inference_steps
 from supervisor_testing.data import load_dataset
 from supervisor_testing.errors import InvalidInputError
 from supervisor_testing.generation import create_generator

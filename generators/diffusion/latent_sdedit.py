@@ -36,7 +36,6 @@ __all__ = [
     "DEFAULT_PROMPT",
     "LATENT_PIPELINES",
     "LatentEditor",
-    "inference_steps",
     "is_latent_pipeline",
     "render_prompt",
 ]
