@@ -435,7 +435,10 @@ def test_trained_models_are_cached_by_data_seed_and_hyperparameters(
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of loading the cache")
 
-    monkeypatch.setattr("generators.ambiguous.training._fit_pairs", no_training)
+    import generators.ambiguous.training as training
+
+    fit_pairs = training._fit_pairs
+    monkeypatch.setattr(training, "_fit_pairs", no_training)
     again = train_pair_models(digits, config=config, seed=0, pairs=[[0, 1]])
     assert again.path == first.path
     for (name, a), b in zip(
@@ -443,7 +446,8 @@ def test_trained_models_are_cached_by_data_seed_and_hyperparameters(
     ):
         assert torch.equal(a, b), name
     assert again.reports == first.reports
-    monkeypatch.undo()
+    # Restores the training alone: undoing every patch would also drop the scratch cache.
+    monkeypatch.setattr(training, "_fit_pairs", fit_pairs)
     other_seed = train_pair_models(digits, config=config, seed=1, pairs=[[0, 1]])
     other_config = train_pair_models(
         digits, config=PairTrainingConfig(**{**FAST, "epochs": 4}), seed=0, pairs=[[0, 1]]
@@ -486,6 +490,41 @@ def test_an_interrupted_training_resumes_with_its_next_try(digits, scratch_cache
     ):
         assert torch.equal(a, b)
     assert not partial.exists()
+
+
+def test_raising_max_tries_goes_on_from_a_shorter_cached_run(digits, scratch_cache, monkeypatch):
+    import generators.ambiguous.training as training
+
+    never = {**FAST, "epochs": 2, "disc_accuracy_range": (0.9999, 1.0)}
+    del never["max_tries"]
+    with pytest.warns(UserWarning):
+        whole = train_pair_models(
+            digits, config=PairTrainingConfig(**never, max_tries=3), pairs=[[0, 1]], cache=False
+        )
+    with pytest.warns(UserWarning):
+        shorter = train_pair_models(
+            digits, config=PairTrainingConfig(**never, max_tries=1), pairs=[[0, 1]]
+        )
+    real, seeds = training._train_try, []
+
+    def counted(*args, **kwargs):
+        seeds.append(kwargs["seed"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_train_try", counted)
+    with pytest.warns(UserWarning):
+        longer = train_pair_models(
+            digits, config=PairTrainingConfig(**never, max_tries=3), pairs=[[0, 1]]
+        )
+    assert seeds == [training.try_seed(0, 1), training.try_seed(0, 2)]
+    assert longer.reports == whole.reports and longer.reports[0].tries == 3
+    for a, b in zip(
+        whole.model.state_dict().values(), longer.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert longer.train_seconds >= shorter.train_seconds
+    assert shorter.path.is_dir() and longer.path != shorter.path
+    assert not list((scratch_cache / "ambiguous").glob("*.partial"))
 
 
 def test_make_ambiguous_corpus_and_the_registered_generator(digits, model_cache, tmp_path):

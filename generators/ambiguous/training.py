@@ -16,6 +16,7 @@ weights are a function of data, config and seed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -201,6 +202,50 @@ def _load_progress(directory: Path, final: PairAAE) -> dict[str, Any] | None:
     return state
 
 
+def _fewer_tries_run(
+    root: Path,
+    dataset_sha256: str,
+    pairs: Sequence[tuple[int, int]],
+    config: PairTrainingConfig,
+    *,
+    seed: int,
+) -> TrainedPairs | None:
+    """The cached run of the same training with the most tries below ``config.max_tries``.
+
+    Tries are seeded by their number and a try trains only the pairs still rejected, so
+    the first ``k`` tries of a longer run are exactly a ``k``-try run: raising
+    ``max_tries`` can go on from such a run instead of repeating its tries.
+    """
+    best: TrainedPairs | None = None
+    for tries in range(config.max_tries - 1, 0, -1):
+        shorter = dataclasses.replace(config, max_tries=tries)
+        directory = root / pair_models_key(dataset_sha256, pairs, shorter, seed=seed)
+        if directory.is_dir():
+            try:
+                best = load_trained_pairs(directory)
+            except SupervisorTestingError:
+                continue
+            break
+    return best
+
+
+def _seed_progress(partial: Path, earlier: TrainedPairs) -> float:
+    """Write ``earlier``'s models and reports as the progress of an interrupted longer
+    training that has finished ``earlier.config.max_tries`` tries; its training seconds."""
+    reports = earlier.reports
+    state = {
+        "next_try": earlier.config.max_tries,
+        "tries": [r.tries for r in reports],
+        "disc_acc": [r.disc_accuracy for r in reports],
+        "disc_accs": [dict(r.disc_accuracies) for r in reports],
+        "class_acc": [r.class_accuracy for r in reports],
+        "accepted": [r.accepted for r in reports],
+        "pending": [i for i, r in enumerate(reports) if not r.accepted],
+    }
+    _save_progress(partial, earlier.model, state)
+    return float(earlier.train_seconds or 0.0)
+
+
 def _fit_pairs(
     dataset: Dataset,
     pairs: Sequence[tuple[int, int]],
@@ -331,6 +376,11 @@ def train_pair_models(
     # Progress after each try is kept beside the cache entry: an interrupted training
     # resumes with its next try and ends with the same weights as an uninterrupted one.
     partial = target.with_name(f"{target.name}.partial") if target is not None else None
+    earlier_seconds = 0.0
+    if partial is not None and not partial.is_dir():
+        earlier = _fewer_tries_run(target.parent, dataset.sha256(), chosen, config, seed=seed)
+        if earlier is not None:
+            earlier_seconds = _seed_progress(partial, earlier)
     with torch.random.fork_rng(devices=[]):  # nothing here may draw from the global RNG
         model, reports = _fit_pairs(
             dataset, chosen, config, seed=seed, progress=progress, resume=partial
@@ -343,7 +393,7 @@ def train_pair_models(
         input_shape=dataset.image_shape,
         class_names=tuple(dataset.class_names),
         dataset_sha256=dataset.sha256(),
-        train_seconds=round(time.perf_counter() - start, 3),
+        train_seconds=round(earlier_seconds + time.perf_counter() - start, 3),
         path=target,
     )
     rejected = trained.rejected_pairs
