@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -100,6 +101,31 @@ def test_a_recipe_may_be_named_for_a_kind_without_finished_cells(recipes, tmp_pa
     with pytest.raises(InvalidInputError, match="the recipe of 'invalid' differ"):
         run_study(_config(seeds=(0,), supervisors=("msp",), extra=moved), out)
     assert (out / study_runner.STUDY_FILE).read_text() == marker  # nothing changed
+
+
+def test_cells_of_an_edited_recipe_are_recomputed_on_resume(recipes, tmp_path, monkeypatch):
+    out = tmp_path / "study"
+    config = _config(seeds=(0,))
+    records = run_study(config, out)
+    assert all(set(r["recipes"]) == {"stress", "nominal", "calibration"} for r in records)
+    edited = RECIPE.replace("seed = 0", "seed = 1")
+    assert edited != RECIPE
+    (recipes / "digits-far-ood-mnist.toml").write_text(edited)
+    evaluated = []
+    evaluate = importlib.import_module("supervisor_testing.evaluate").evaluate_scores
+
+    def counted(*args, **kwargs):
+        evaluated.append(kwargs["supervisor"])
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr("supervisor_testing.evaluate.evaluate_scores", counted)
+    with pytest.warns(UserWarning, match="recomputing 2 finished cell"):
+        again = run_study(config, out)
+    assert sorted(evaluated) == ["energy", "max-softmax"]
+    assert [r["recipes"]["stress"] for r in again] != [r["recipes"]["stress"] for r in records]
+    assert [r["result"]["auroc"] for r in again] != [r["result"]["auroc"] for r in records]
+    evaluated.clear()
+    assert run_study(config, out) == again and not evaluated  # now current: kept
 
 
 @pytest.mark.parametrize(

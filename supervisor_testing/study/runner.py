@@ -5,7 +5,9 @@ its own JSON file the moment it is done, so an interrupted study continues from 
 has and never recomputes a finished cell. The study directory remembers its config; a
 resume may add (or drop) architectures, seeds, supervisors and kinds, and only the new
 cells are computed, but one with other settings (data set, samples, FPR, bootstrap,
-ensemble size, recipes) is refused rather than mixing two studies' numbers.
+ensemble size, recipes) is refused rather than mixing two studies' numbers. Each computed
+cell also records the hashes of the recipes behind its numbers, so a cell whose corpus
+recipe has been edited since is recomputed, not mixed with cells of the new corpus.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +161,38 @@ def _not_applicable(cell: Cell, model: nn.Module) -> str | None:
     return None
 
 
+def _recipe_hashes(config: StudyConfig, cells: list[Cell]) -> dict[tuple, dict[str, str]]:
+    """Per (architecture, seed, kind): the hashes of the stress, nominal and calibration
+    recipes a cell's numbers come from (a model-dependent recipe differs per model)."""
+    from supervisor_testing.recipes import load_recipe, recipe_hash
+
+    shared = {
+        "nominal": recipe_hash(load_recipe(config.nominal_recipe)),
+        "calibration": recipe_hash(load_recipe(config.calibration_recipe)),
+    }
+    recipes = {kind: load_recipe(config.recipe_for(kind)) for kind in config.kinds}
+    hashes = {}
+    for arch, seed, kind in {(c.architecture, c.seed, c.kind) for c in cells}:
+        adapted = _model_recipe(recipes[kind], arch, seed, config.dataset)
+        hashes[arch, seed, kind] = {"stress": recipe_hash(adapted), **shared}
+    return hashes
+
+
+def _stale_cells(out: Path, finished: list[Cell], hashes: dict[tuple, dict[str, str]]) -> set[Cell]:
+    """Finished cells computed from a recipe that has changed since. A record from before
+    cells recorded their recipes cannot be checked and is kept."""
+    stale = set()
+    for cell in finished:
+        try:
+            recorded = json.loads(cell.path(out).read_text()).get("recipes")
+        except (OSError, ValueError, AttributeError):
+            stale.add(cell)  # unreadable: compute it again
+            continue
+        if recorded is not None and recorded != hashes[cell.architecture, cell.seed, cell.kind]:
+            stale.add(cell)
+    return stale
+
+
 def _supervisor_params(config: StudyConfig, name: str, seed: int) -> dict[str, Any]:
     """Study-wide supervisor settings: the ensemble's size, and member seeds that never
     repeat the model under study (the default ``first_seed=1`` would, for seed 1)."""
@@ -207,7 +242,17 @@ def run_study(
     _claim_directory(config, out)
 
     cells = list(_cells(config, names))
+    hashes = _recipe_hashes(config, cells)
     todo = {cell for cell in cells if not cell.path(out).exists()}
+    stale = _stale_cells(out, [c for c in cells if c not in todo], hashes)
+    if stale:
+        kinds = ", ".join(sorted({c.kind for c in stale}))
+        warnings.warn(
+            f"recomputing {len(stale)} finished cell(s) of {kinds}: a recipe behind them "
+            "has changed since they were computed",
+            stacklevel=2,
+        )
+        todo |= stale
     if executor is not None:
         from supervisor_testing.study.distributed import run_cells
 
@@ -278,7 +323,11 @@ def run_study(
                             seed=seed,
                             keep_scores=False,
                         )
-                        record.update(status="ok", result=result.to_dict())
+                        record.update(
+                            status="ok",
+                            result=result.to_dict(),
+                            recipes=hashes[arch, seed, cell.kind],
+                        )
                         # the fit and the nominal scores are shared by the model's cells
                         record["seconds"] = (
                             time.perf_counter() - started + shared_seconds / len(pending)
