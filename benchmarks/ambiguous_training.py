@@ -2,7 +2,10 @@
 
 Trains the 45 class-pair models of MNIST's ``train`` split as one batched model, one try
 (``max_tries = 1``, no cache), with the reference hyper-parameters unless overridden, then
-samples a corpus's columns from the trained models and reports samples per second. Prints
+samples a corpus's columns from the trained models and reports samples per second. The
+training target (45 pairs, 80 epochs, 10 minutes) is for MNIST's 60,000 training images:
+the time is also scaled to that size, and the target is judged on the scaled time (the
+Fashion-MNIST run, 55,000 images, needs the least scaling). Prints
 a table and writes ``benchmarks/results/ambiguous_training.json`` (one entry per data set
 and epoch count; other entries are kept). Record the machine load beside the numbers:
 timings on a shared CPU are noisy.
@@ -35,6 +38,10 @@ RESULTS = REPO / "benchmarks" / "results" / "ambiguous_training.json"
 #: The issue's targets on a 2-core machine.
 TARGET_TRAIN_SECONDS = 600.0
 TARGET_SAMPLES_PER_SECOND = 2000.0
+#: The training target is for MNIST's full training set; the MNIST pool that ships here
+#: holds about 7,000 images. A try costs time in proportion to the images per pair (the
+#: batch count per epoch grows with them), so timings are also scaled to this size.
+REFERENCE_TRAIN_SIZE = 60_000
 
 
 def _load_average() -> list[float] | None:
@@ -134,6 +141,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "train_cpu_seconds": round(train_cpu, 2),
         "seconds_per_epoch": round(train_wall / args.epochs, 3),
         "extrapolated_80_epoch_seconds": round(train_wall / args.epochs * 80, 1),
+        "scaled_to_60k_80_epoch_seconds": round(
+            train_wall / args.epochs * 80 * REFERENCE_TRAIN_SIZE / len(dataset), 1
+        ),
         "accepted_pairs": accepted,
         "accepted_by_measure": by_measure,
         "failing_disc_window": failing_window,
@@ -149,7 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cached_train_seconds": trained.train_seconds if loaded else None,
         "meets_train_target": None
         if loaded
-        else train_wall / args.epochs * 80 <= TARGET_TRAIN_SECONDS,
+        else train_wall / args.epochs * 80 * REFERENCE_TRAIN_SIZE / len(dataset)
+        <= TARGET_TRAIN_SECONDS,
         "meets_rate_target": made / sample_wall >= TARGET_SAMPLES_PER_SECOND,
         "load_average_before": load_before,
         "load_average_after": load_after,
@@ -172,8 +183,9 @@ def format_table(row: dict[str, Any]) -> str:
         training = [
             f"training            {row['train_wall_seconds']:.1f} s wall, "
             f"{row['train_cpu_seconds']:.1f} s CPU, {row['seconds_per_epoch']:.2f} s/epoch",
-            f"80 epochs           {row['extrapolated_80_epoch_seconds']:.0f} s "
-            f"(target {TARGET_TRAIN_SECONDS:.0f} s: "
+            f"80 epochs           {row['extrapolated_80_epoch_seconds']:.0f} s here; "
+            f"{row['scaled_to_60k_80_epoch_seconds']:.0f} s scaled to "
+            f"{REFERENCE_TRAIN_SIZE:,} images (target {TARGET_TRAIN_SECONDS:.0f} s: "
             f"{'ok' if row['meets_train_target'] else 'MISS'})",
         ]
     lines = [

@@ -159,3 +159,44 @@ def test_config_file(tmp_path):
     path.write_text("colour = 3\n")
     with pytest.raises(InvalidInputError, match="unknown key 'colour'"):
         load_study_config(path)
+
+
+def _record(arch: str, supervisor: str, kind: str, auroc: float | None) -> dict:
+    cell = {"architecture": arch, "seed": 0, "supervisor": supervisor, "kind": kind}
+    if auroc is None:
+        return {**cell, "status": "n/a", "reason": "test", "seconds": 0.0}
+    value = {"value": auroc, "low": auroc - 0.01, "high": auroc + 0.01}
+    return {**cell, "status": "ok", "result": {"auroc": value}, "seconds": 1.0}
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    return np.argsort(np.argsort(x)).astype(float)  # no ties in the values below
+
+
+def test_kind_agreement_is_spearman_over_supervisors_that_have_both(tmp_path):
+    rng = np.random.default_rng(3)
+    names = [f"s{i}" for i in range(7)]
+    table = {kind: rng.permutation(np.linspace(0.5, 0.95, 7)) for kind in ("a", "b", "c")}
+    records = [
+        _record("mlp", name, kind, None if (kind, name) == ("c", "s0") else float(values[i]))
+        for kind, values in table.items()
+        for i, name in enumerate(names)
+    ]
+    rho, counts = summarise(records).kind_agreement()
+    expected = np.corrcoef(_ranks(table["a"]), _ranks(table["b"]))[0, 1]
+    assert rho[0, 1] == pytest.approx(expected) and rho[1, 0] == pytest.approx(expected)
+    assert counts[0, 1] == 7 and counts[0, 2] == 6  # s0 is n/a on kind c
+    expected_ac = np.corrcoef(_ranks(table["a"][1:]), _ranks(table["c"][1:]))[0, 1]
+    assert rho[0, 2] == pytest.approx(expected_ac)
+    assert np.allclose(np.diag(rho), 1.0)
+
+    two_archs = records + [{**r, "architecture": "cnn"} for r in records if r["status"] == "ok"]
+    write_study_report(
+        two_archs,
+        tmp_path,
+        config={"dataset": "digits", "architectures": ["mlp", "cnn"], "seeds": [0],
+                "samples": 10},
+    )  # fmt: skip
+    text = (tmp_path / "study.md").read_text()
+    assert f"| a | 1.00 (7) | {expected:.2f} (7) |" in text
+    assert "Rank agreement with `mlp` alone" in text and "`cnn` alone" in text

@@ -44,7 +44,8 @@ def study_command(
     executor_spec: ExecutorSpec,
 ) -> None:
     """Train models, build the corpora, run every supervisor on every input kind and
-    write results.json, study.md (AUROC mean ± std with CIs) and a heatmap to OUT.
+    write results.json, study.md (AUROC mean ± std with CIs, and how alike the kinds rank
+    the supervisors) and a heatmap to OUT.
 
     Maps onto supervisor_testing.study.run_study; an interrupted study resumes.
     """

@@ -47,6 +47,40 @@ class StudySummary:
             out[kind] = self.supervisors[int(np.argmax(column))]
         return out
 
+    def kind_agreement(self) -> tuple[np.ndarray, np.ndarray]:
+        """Spearman rank correlation between every two kinds' mean AUROCs across the
+        supervisors that have both (kinds x kinds, NaN below three supervisors), and
+        those counts. A low value is the study's complementarity finding: ranking well on
+        one kind says little about ranking well on the other."""
+        from scipy.stats import spearmanr
+
+        k = len(self.kinds)
+        rho, counts = np.full((k, k), np.nan), np.zeros((k, k), dtype=int)
+        for a in range(k):
+            for b in range(k):
+                both = (self.runs[:, a] > 0) & (self.runs[:, b] > 0)
+                counts[a, b] = int(both.sum())
+                x, y = self.mean[both, a], self.mean[both, b]
+                # a constant column has no ranking to compare
+                if counts[a, b] >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+                    rho[a, b] = float(spearmanr(x, y).statistic)
+        return rho, counts
+
+    def agreement_markdown(self) -> str:
+        """:meth:`kind_agreement` as a table: Spearman's rho (supervisors compared)."""
+        rho, counts = self.kind_agreement()
+        rows = [
+            f"| {kind} | "
+            + " | ".join(
+                "n/a" if np.isnan(rho[a, b]) else f"{rho[a, b]:.2f} ({counts[a, b]})"
+                for b in range(len(self.kinds))
+            )
+            + " |"
+            for a, kind in enumerate(self.kinds)
+        ]
+        header = "| kind | " + " | ".join(self.kinds) + " |"
+        return "\n".join([header, "|---|" + "---|" * len(self.kinds), *rows])
+
     def compute_markdown(self) -> str:
         """Seconds per computed cell for each supervisor (n/a cells cost nothing)."""
         rows = [
@@ -166,6 +200,19 @@ def write_study_report(
         "",
         "![AUROC heatmap](auroc-heatmap.png)",
         "",
+        "Rank agreement between kinds: Spearman's rho between two kinds' mean AUROCs across "
+        "the supervisors that have both (their number in brackets); a low value means that "
+        "ranking well on one kind says little about the other.",
+        "",
+        summary.agreement_markdown(),
+        "",
+    ]
+    architectures = list(dict.fromkeys(r["architecture"] for r in records))
+    if len(architectures) > 1:
+        for arch in architectures:
+            per_arch = summarise([r for r in records if r["architecture"] == arch])
+            lines += [f"Rank agreement with `{arch}` alone:", "", per_arch.agreement_markdown(), ""]
+    lines += [
         "Compute per cell (the supervisor's fit and nominal scoring shared by its cells):",
         "",
         summary.compute_markdown(),
