@@ -777,6 +777,41 @@ def test_import_the_released_numpy_export(tmp_path):
     assert corpus.class_names[0] == "T-shirt/top"
 
 
+def _write_released_split(folder, stem: str, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    soft = np.zeros((n, 10))
+    soft[:, 2], soft[:, 7] = 0.55, 0.45
+    np.save(folder / f"{stem}-images.npy", images)
+    np.save(folder / f"{stem}-prob-labels.npy", soft)
+    np.save(folder / f"{stem}-det-labels.npy", np.full(n, 2, dtype=np.uint8))
+    return images
+
+
+def test_import_picks_the_split_from_a_numpy_export_with_both(tmp_path):
+    from generators.ambiguous import import_released_corpus
+
+    folder = tmp_path / "npy-arrays"
+    folder.mkdir()
+    train = _write_released_split(folder, "fmnist-train", 5, seed=1)
+    test = _write_released_split(folder, "fmnist-test", 3, seed=2)
+    for split, images in (("train", train), ("test", test)):
+        corpus = import_released_corpus(
+            folder, tmp_path / split, dataset="fashion-mnist", split=split
+        )
+        assert corpus.manifest.source.split == split
+        assert torch.equal(corpus.load(["images"])["images"][:, 0], torch.from_numpy(images))
+    with pytest.raises(InvalidInputError, match="no 'calibration' export") as error:
+        import_released_corpus(folder, tmp_path / "c", dataset="fashion-mnist", split="calibration")
+    message = str(error.value)
+    assert "fmnist-test-images.npy" in message and "fmnist-train-images.npy" in message
+    assert "split= one of 'test', 'train'" in message
+    _write_released_split(folder, "mnist-test", 2, seed=3)
+    with pytest.raises(InvalidInputError, match="several 'test' exports"):
+        import_released_corpus(folder, tmp_path / "d", split="test")
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
 @pytest.mark.filterwarnings("ignore:1 pair model")
 def test_cli_trains_then_reports_that_no_pair_passed(scratch_cache, tmp_path):
     # One epoch cannot pass the reference acceptance rule: the command trains, then
@@ -790,3 +825,144 @@ def test_cli_trains_then_reports_that_no_pair_passed(scratch_cache, tmp_path):
     assert "no pair model passed the acceptance rule" in result.output
     assert not (tmp_path / "x").exists()
     assert len(list((scratch_cache / "ambiguous").iterdir())) == 1  # the models are cached
+
+
+# --- CLI training defaults from the shipped recipe ------------------------------------------
+
+_DIGITS_RECIPE = """
+name = "digits-ambiguous"
+seed = 0
+
+[source]
+dataset = "digits"
+split = "train"
+
+[generator]
+name = "ambiguous"
+
+[generator.params]
+max_label_diff = 0.5
+epochs = 3
+batch_size = 32
+max_tries = 2
+"""
+
+
+@pytest.fixture
+def digits_recipe(tmp_path, monkeypatch):
+    """A ``digits-ambiguous`` recipe on the recipe search path."""
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "digits-ambiguous.toml").write_text(_DIGITS_RECIPE, encoding="utf-8")
+    monkeypatch.setenv("SUPERVISOR_TESTING_RECIPES", str(folder))
+    return load_recipe("digits-ambiguous")
+
+
+def _capture_training_config(monkeypatch) -> list[PairTrainingConfig]:
+    """Record the config the generator trains with, then stop before any training."""
+    import generators.ambiguous.generator as generator_module
+
+    seen: list[PairTrainingConfig] = []
+
+    def capture(source, *, config, **kwargs):
+        seen.append(config)
+        raise InvalidInputError("stopped before training")
+
+    monkeypatch.setattr(generator_module, "train_pair_models", capture)
+    return seen
+
+
+def _cli_generate(tmp_path, *args: str):
+    return CliRunner().invoke(
+        main,
+        ["--quiet", "generate", "ambiguous", "--dataset", "digits", "--pairs", "0-1",
+         "--n", "5", "--out", str(tmp_path / "x"), *args],
+    )  # fmt: skip
+
+
+def test_cli_takes_unset_training_options_from_the_data_sets_recipe(
+    digits_recipe, scratch_cache, tmp_path, monkeypatch
+):
+    seen = _capture_training_config(monkeypatch)
+    result = _cli_generate(tmp_path)
+    assert result.exit_code == 2 and "stopped before training" in result.output
+    params = digits_recipe.generator_params
+    assert (seen[0].epochs, seen[0].batch_size, seen[0].max_tries) == (
+        params["epochs"], params["batch_size"], params["max_tries"],
+    )  # fmt: skip
+    # exactly the recipe's models, so the two share the cache
+    recipe_generator = digits_recipe.create_generator()
+    assert seen[0] == recipe_generator.training_config(recipe_generator.params)
+    # an explicit flag wins; the other options still come from the recipe
+    result = _cli_generate(tmp_path, "--batch-size", "17")
+    assert result.exit_code == 2
+    assert (seen[1].epochs, seen[1].batch_size, seen[1].max_tries) == (
+        params["epochs"], 17, params["max_tries"],
+    )  # fmt: skip
+    # the recipe trains on the train split: another split gets the reference's defaults
+    result = _cli_generate(tmp_path, "--split", "test")
+    assert result.exit_code == 2
+    reference = PairTrainingConfig()
+    assert (seen[2].epochs, seen[2].batch_size, seen[2].max_tries) == (
+        reference.epochs, reference.batch_size, reference.max_tries,
+    )  # fmt: skip
+    assert not (tmp_path / "x").exists()
+
+
+def test_recipe_training_defaults_follow_the_shipped_recipes(tmp_path, monkeypatch):
+    from supervisor_testing.cli.generate_ambiguous import recipe_training_defaults
+
+    monkeypatch.delenv("SUPERVISOR_TESTING_RECIPES", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./corpora: the shipped recipes only
+    for name in ("mnist", "fashion-mnist"):
+        params = load_recipe(f"{name}-ambiguous").generator_params
+        wanted = {k: params[k] for k in ("epochs", "batch_size", "max_tries") if k in params}
+        assert recipe_training_defaults(name, "train") == wanted
+        assert recipe_training_defaults(name, "test") == {}
+    assert recipe_training_defaults("digits", "train") == {}  # no digits recipe ships
+    assert recipe_training_defaults(str(tmp_path), "train") == {}  # user data
+
+
+# --- sampling progress -----------------------------------------------------------------------
+
+
+def test_sampling_progress_counts_accepted_samples_and_changes_no_draw(trained, monkeypatch):
+    import tqdm.auto
+
+    bars: list[tqdm.auto.tqdm] = []
+
+    class Recorded(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.shown = not self.disable  # close() sets disable
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorded)
+    kwargs = {"max_label_diff": MLD, "seed": 5, "grid_size": 20}
+    quiet = sample_corpus_columns(trained, 73, **kwargs)
+    assert bars and not any(bar.shown for bar in bars)
+    bars.clear()
+    shown = sample_corpus_columns(trained, 73, **kwargs, progress=True)
+    sampling = [bar for bar in bars if bar.desc == "sampling"]
+    assert len(sampling) == 1 and sampling[0].shown
+    assert sampling[0].total == 73 and sampling[0].n == 73
+    assert quiet.keys() == shown.keys()
+    for key in quiet:
+        assert torch.equal(quiet[key], shown[key]), key
+
+
+# --- the pair-model cache key ----------------------------------------------------------------
+
+
+def test_the_pair_model_cache_key_follows_the_training_data(digits):
+    from generators.ambiguous.pair_store import pair_models_key
+
+    config = PairTrainingConfig(**FAST)
+    key = pair_models_key(digits.sha256(), [(0, 1)], config, seed=0)
+    assert key == pair_models_key(digits.sha256(), [(0, 1)], config, seed=0)
+    images = digits.images.clone()
+    images[0, 0, 0, 0] ^= 1  # one pixel, one bit
+    changed = Dataset(digits.name, digits.split, images, digits.labels, digits.class_names)
+    assert changed.sha256() != digits.sha256()
+    assert pair_models_key(changed.sha256(), [(0, 1)], config, seed=0) != key
+    assert pair_models_key("0" * 64, [(0, 1)], config, seed=0) != key

@@ -67,21 +67,30 @@ def grid_centres(config: PairTrainingConfig, grid_size: int) -> tuple[torch.Tens
     return torch.cartesian_prod(axes[0], axes[1]), size
 
 
-def cell_gradient_norms(model: PairAAE, centres: torch.Tensor) -> torch.Tensor:
+def cell_gradient_norms(
+    model: PairAAE, centres: torch.Tensor, *, progress: bool = False
+) -> torch.Tensor:
     """float64 ``P x G²``: ``||d/dz sum(dec(z)^2)||`` of every pair at every centre.
 
     The costliest part of preparing to sample (a decoder forward and backward pass per
     cell and pair), so :class:`~generators.ambiguous.pair_store.TrainedPairs` keeps the
-    result beside the weights.
+    result beside the weights. ``progress`` shows a bar over the cells, since with many
+    pairs this takes long enough to look like a hang.
     """
+    from tqdm.auto import tqdm
+
     pairs = model.num_pairs
     norms = []
-    for chunk in centres.split(_GRADIENT_CHUNK):
-        z = chunk.expand(pairs, -1, -1).clone().requires_grad_(True)
-        with torch.enable_grad():
-            energy = model.decode(z).square().sum()
-            (grad,) = torch.autograd.grad(energy, z)
-        norms.append(torch.linalg.vector_norm(grad.double(), dim=-1))
+    with tqdm(
+        total=len(centres), desc="density grid", unit="cell", disable=not progress, leave=False
+    ) as bar:
+        for chunk in centres.split(_GRADIENT_CHUNK):
+            z = chunk.expand(pairs, -1, -1).clone().requires_grad_(True)
+            with torch.enable_grad():
+                energy = model.decode(z).square().sum()
+                (grad,) = torch.autograd.grad(energy, z)
+            norms.append(torch.linalg.vector_norm(grad.double(), dim=-1))
+            bar.update(len(chunk))
     return torch.cat(norms, dim=1)
 
 
@@ -131,6 +140,7 @@ class DensitySampler:
         max_label_diff: float,
         rngs: Sequence[np.random.Generator],
         accept: Callable[[torch.Tensor, np.ndarray], np.ndarray] | None = None,
+        on_accept: Callable[[int], object] | None = None,
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[bool]]:
         """Draw up to ``counts[p]`` ambiguous latent points for each pair ``p``.
 
@@ -142,6 +152,8 @@ class DensitySampler:
                 ``P x W x 2`` latent points and a bool ``P x W`` array marking those to
                 judge, it returns a bool ``P x W`` array. Candidates it rejects count
                 against the pair's budget like those outside the band.
+            on_accept: called with the number of points kept after each round of
+                candidates (for a progress bar); it does not touch the random streams.
 
         Returns:
             Per pair: latent points ``n_p x 2`` (float32), their soft labels ``n_p x 2``
@@ -197,6 +209,8 @@ class DensitySampler:
                 kept_z[p].append(z[p, : len(b)].numpy()[ok][:take])
                 kept_p[p].append(pr[ok][:take])
                 have[p] += take
+                if on_accept is not None and take:
+                    on_accept(take)
         out_z, out_p = [], []
         for p in range(pairs):
             zs = np.concatenate(kept_z[p]) if kept_z[p] else np.empty((0, 2), np.float32)

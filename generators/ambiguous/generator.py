@@ -78,6 +78,7 @@ def sample_corpus_columns(
     seed: int,
     grid_size: int = 50,
     quality_filter: QualityFilter | None = None,
+    progress: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Draw ``num_samples`` ambiguous samples from trained pair models as corpus columns.
 
@@ -86,7 +87,9 @@ def sample_corpus_columns(
     a warning names it. The samples are shuffled, and each gets a hard label drawn from
     its soft label, all from ``seed``. A ``quality_filter`` rejects candidates that an
     independent classifier does not find ambiguous between the pair or finds atypical;
-    rejected candidates count against the pair's budget.
+    rejected candidates count against the pair's budget. ``progress`` shows bars for the
+    density grid (when not cached) and for the samples accepted so far, since sampling
+    ends before the first corpus batch is written; it changes no draw.
 
     Returns:
         ``images`` (uint8), ``labels``, ``label_probs`` (exactly the pair's two classes
@@ -97,6 +100,8 @@ def sample_corpus_columns(
         InvalidInputError: ``num_samples`` or ``max_label_diff`` is out of range, or no
             pair passed the acceptance rule.
     """
+    from tqdm.auto import tqdm
+
     if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
         raise InvalidInputError(f"num_samples must be a positive int, got {num_samples!r}")
     check_max_label_diff(max_label_diff)
@@ -104,12 +109,14 @@ def sample_corpus_columns(
     if not accepted:
         raise InvalidInputError(
             "no pair model passed the acceptance rule, so there is nothing to sample from; "
-            "train longer (epochs), allow more tries (max_tries) or relax the rule "
-            "(disc_accuracy_range, min_class_accuracy)"
+            "use smaller batches (batch_size: on a small training pool, large batches "
+            "give too few steps per epoch, the usual cause), train longer (epochs), allow "
+            "more tries (max_tries) or relax the rule (disc_accuracy_range, "
+            "min_class_accuracy)"
         )
     model = trained.model.select(accepted)
     pairs = [trained.pairs[i] for i in accepted]
-    norms = trained.gradient_norms(grid_size)[accepted]
+    norms = trained.gradient_norms(grid_size, progress=progress)[accepted]
     sampler = DensitySampler(model, trained.config, grid_size=grid_size, gradient_norms=norms)
     rngs = [_rng(seed, _PAIR_STREAM, a, b) for a, b in pairs]
     accept = _filter_test(model, trained.input_shape, quality_filter) if quality_filter else None
@@ -119,21 +126,27 @@ def sample_corpus_columns(
     probs: list[list[torch.Tensor]] = [[] for _ in pairs]
     open_pairs = list(range(len(pairs)))
     gave_up: list[int] = []
-    while True:
-        z, p, short = sampler.draw(counts, max_label_diff=max_label_diff, rngs=rngs, accept=accept)
-        for i in range(len(pairs)):
-            zs[i].append(z[i])
-            probs[i].append(p[i])
-        missing = sum(c - len(zi) for c, zi in zip(counts, z, strict=True))
-        gave_up += [i for i in open_pairs if short[i]]
-        open_pairs = [i for i in open_pairs if not short[i]]
-        if missing == 0 or not open_pairs:
-            break
-        counts = [0] * len(pairs)
-        for i, extra in zip(
-            open_pairs, _split_counts(missing, len(open_pairs), split_rng), strict=True
-        ):
-            counts[i] = extra
+    with tqdm(
+        total=num_samples, desc="sampling", unit="sample", disable=not progress, leave=False
+    ) as bar:
+        while True:
+            z, p, short = sampler.draw(
+                counts, max_label_diff=max_label_diff, rngs=rngs, accept=accept,
+                on_accept=bar.update,
+            )  # fmt: skip
+            for i in range(len(pairs)):
+                zs[i].append(z[i])
+                probs[i].append(p[i])
+            missing = sum(c - len(zi) for c, zi in zip(counts, z, strict=True))
+            gave_up += [i for i in open_pairs if short[i]]
+            open_pairs = [i for i in open_pairs if not short[i]]
+            if missing == 0 or not open_pairs:
+                break
+            counts = [0] * len(pairs)
+            for i, extra in zip(
+                open_pairs, _split_counts(missing, len(open_pairs), split_rng), strict=True
+            ):
+                counts[i] = extra
     if gave_up:
         names = ", ".join(_pair_name(pairs[i]) for i in sorted(set(gave_up)))
         warnings.warn(
@@ -348,6 +361,7 @@ class AmbiguousGenerator(Generator):
             seed=seed,
             grid_size=self._params["grid_size"],
             quality_filter=quality_filter,
+            progress=self._progress,
         )
         for start in range(0, len(columns["images"]), self.batch_size):
             yield {k: v[start : start + self.batch_size] for k, v in columns.items()}

@@ -101,11 +101,12 @@ class TrainedPairs:
         """Pairs that never passed within ``max_tries``: they yield no samples."""
         return [r.classes for r in self.reports if not r.accepted]
 
-    def gradient_norms(self, grid_size: int) -> torch.Tensor:
+    def gradient_norms(self, grid_size: int, *, progress: bool = False) -> torch.Tensor:
         """The density grid's cell weights before filtering, float64 ``P x G²``.
 
         Computed once per grid size and kept beside the weights (when the models live in
-        a directory), so that sampling after training starts at once.
+        a directory), so that sampling after training starts at once. ``progress`` shows
+        a bar while they are computed.
         """
         if grid_size in self._grids:
             return self._grids[grid_size]
@@ -122,7 +123,7 @@ class TrainedPairs:
                 norms = None
         if norms is None or norms.shape != (self.model.num_pairs, grid_size**2):
             centres, _ = grid_centres(self.config, grid_size)
-            norms = cell_gradient_norms(self.model, centres)
+            norms = cell_gradient_norms(self.model, centres, progress=progress)
             if file is not None and file.parent.is_dir():
                 with atomic_path(file) as tmp:
                     save_file({"gradient_norms": norms}, str(tmp))

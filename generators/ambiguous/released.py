@@ -6,7 +6,8 @@ Two of their export formats are read (nothing is downloaded):
   ``class_2``, ``p(class_1)``, ``p(class_2)``, ``det_label``, ``autoencoder_id`` and one
   column per pixel, ``x_(row, col)``, row-major.
 * NumPy (a folder such as ``npy-arrays/``): ``<name>-images.npy`` (uint8 ``N x H x W``),
-  ``<name>-prob-labels.npy`` (``N x K``) and ``<name>-det-labels.npy`` (``N``).
+  ``<name>-prob-labels.npy`` (``N x K``) and ``<name>-det-labels.npy`` (``N``), one set
+  per split, ``<name>`` ending in the split (e.g. ``fmnist-train``, ``fmnist-test``).
 
 The result is an ``ambiguous`` corpus like the generator's, with the ``pair`` column and an
 ``autoencoder_id`` column (-1 where the format does not say).
@@ -18,6 +19,7 @@ import csv
 import hashlib
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,14 +79,47 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _read_numpy(folder: Path) -> tuple[dict[str, np.ndarray], list[Path]]:
-    found = sorted(folder.glob("*-images.npy"))
-    if len(found) != 1:
+def _names_split(stem: str, split: str) -> bool:
+    """Whether an export's ``<name>`` is ``split`` or ends in it after a separator."""
+    return re.search(rf"(^|[-_.]){re.escape(split)}$", stem) is not None
+
+
+def _pick_stem(folder: Path, split: str) -> str:
+    """The ``<name>`` of the file set for ``split``: the export holds one per split.
+
+    A lone set whose name states no split is taken as is (nothing to choose between).
+    """
+    from supervisor_testing.data.dataset import SPLITS
+
+    stems = [f.name.removesuffix("-images.npy") for f in sorted(folder.glob("*-images.npy"))]
+    listed = ", ".join(f"{s}-images.npy" for s in stems)
+    if not stems:
         raise InvalidInputError(
-            f"{folder} must hold exactly one <name>-images.npy with its -prob-labels.npy and "
-            f"-det-labels.npy (found {len(found)})"
+            f"{folder} holds no <name>-images.npy; pass the released npy-arrays folder (with "
+            "the -images.npy, -prob-labels.npy and -det-labels.npy of a split) or .csv file"
         )
-    stem = found[0].name.removesuffix("-images.npy")
+    matching = [s for s in stems if _names_split(s, split)]
+    if len(matching) == 1:
+        return matching[0]
+    if not matching and len(stems) == 1 and not any(_names_split(stems[0], s) for s in SPLITS):
+        return stems[0]
+    if matching:
+        raise InvalidInputError(
+            f"{folder} holds several {split!r} exports "
+            f"({', '.join(f'{s}-images.npy' for s in matching)}); move all but one of them, "
+            "with their -prob-labels.npy and -det-labels.npy, to another folder"
+        )
+    offered = sorted({s for s in SPLITS for stem in stems if _names_split(stem, s)})
+    hint = (
+        f"pass split= one of {', '.join(map(repr, offered))}"
+        if offered
+        else "rename the files to <name>-<split>-images.npy and so on"
+    )
+    raise InvalidInputError(f"{folder} holds no {split!r} export (found {listed}); {hint}")
+
+
+def _read_numpy(folder: Path, split: str) -> tuple[dict[str, np.ndarray], list[Path]]:
+    stem = _pick_stem(folder, split)
     files = [folder / f"{stem}-{part}.npy" for part in ("images", "prob-labels", "det-labels")]
     absent = [f.name for f in files if not f.is_file()]
     if absent:
@@ -121,18 +156,20 @@ def import_released_corpus(
     """Convert a released AmbiGuess CSV file or NumPy folder into a corpus at ``out``.
 
     Args:
-        path: the ``.csv`` file or the folder with the three ``.npy`` arrays.
+        path: the ``.csv`` file or the folder with the ``.npy`` arrays.
         dataset: the data set whose classes the files index (names the label space).
-        split: recorded as the source split.
+        split: the split imported: in a NumPy folder, it picks the file set whose name
+            ends in it (``<name>-test-images.npy`` ...); recorded as the source split.
 
     Raises:
-        InvalidInputError: the files are missing or not in a released format.
+        InvalidInputError: the files are missing or not in a released format, or a
+            NumPy folder holds no file set (or several) for ``split``.
     """
     from supervisor_testing.data import dataset_info
 
     source = Path(path)
     if source.is_dir():
-        data, files = _read_numpy(source)
+        data, files = _read_numpy(source, split)
     elif source.is_file():
         data, files = _read_csv(source), [source]
     else:

@@ -8,6 +8,35 @@ import click
 
 from supervisor_testing.cli.options import show_progress
 
+# The training options a shipped recipe may set for the CLI; the others (pairs, filter,
+# max_label_diff, model_seed) are the user's choice, not a property of the data.
+_RECIPE_TRAINING_PARAMS = ("epochs", "batch_size", "max_tries")
+
+
+def recipe_training_defaults(dataset_name: str, split: str) -> dict[str, int]:
+    """The ``epochs``, ``batch_size`` and ``max_tries`` of the ``<dataset>-ambiguous``
+    recipe when one on the recipe search path trains on this data set and split, else
+    ``{}`` (the reference's defaults).
+
+    Why: the reference's batch of 1,000 gives too few steps per epoch on the small pools
+    shipped here, so no pair passes; the recipe records settings that work, and taking
+    them makes the command train exactly the recipe's models (same cache key, shared).
+    """
+    from supervisor_testing.data import dataset_info
+    from supervisor_testing.data.known_datasets import is_registered
+    from supervisor_testing.recipes import list_recipes, load_recipe
+
+    if not is_registered(dataset_name):
+        return {}  # user data: no recipe describes it
+    name = dataset_info(dataset_name).name
+    if f"{name}-ambiguous" not in list_recipes():
+        return {}
+    recipe = load_recipe(f"{name}-ambiguous")
+    if recipe.generator != "ambiguous" or recipe.dataset != name or recipe.split != split:
+        return {}
+    params = recipe.generator_params
+    return {key: params[key] for key in _RECIPE_TRAINING_PARAMS if key in params}
+
 
 def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
     if value is None:
@@ -38,14 +67,17 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--model-seed", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seeds training of the pair models (cached per seed).")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Training epochs per try [default: 80].")  # fmt: skip
+              help="Training epochs per try [default: the <dataset>-ambiguous recipe's "
+              "when it trains on this split, else 80].")  # fmt: skip
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Images per training step [default: 1000, the reference's for 60,000 "
+              help="Images per training step [default: the <dataset>-ambiguous recipe's "
+              "when it trains on this split, else 1000, the reference's for 60,000 "
               "training images; smaller pools need smaller batches for as many "
               "steps].")  # fmt: skip
 @click.option("--max-tries", type=click.IntRange(min=1), default=None,
-              help="Trainings per pair until one passes the acceptance rule "
-              "[default: 20].")  # fmt: skip
+              help="Trainings per pair until one passes the acceptance rule [default: "
+              "the <dataset>-ambiguous recipe's when it trains on this split, else "
+              "20].")  # fmt: skip
 @click.option("--pairs", callback=_parse_pairs, default=None,
               help="Class pairs, e.g. 3-5,4-9 [default: every pair].")  # fmt: skip
 @click.option("--filter-arch", default=None,
@@ -77,10 +109,15 @@ def generate_ambiguous(
 ) -> None:
     """Train (or load) one AmbiGuess model per class pair and sample ambiguous images.
 
-    Maps onto generators.ambiguous.make_ambiguous_corpus.
+    Maps onto generators.ambiguous.make_ambiguous_corpus. Training options left unset
+    come from the <dataset>-ambiguous recipe (e.g. the shipped mnist-ambiguous) when it
+    trains on the same split, so the models are the recipe's, shared through the cache.
     """
     from generators.ambiguous import make_ambiguous_corpus
 
+    given = {"epochs": epochs, "batch_size": batch_size, "max_tries": max_tries}
+    training = recipe_training_defaults(dataset_name, split)
+    training.update({k: v for k, v in given.items() if v is not None})
     corpus = make_ambiguous_corpus(
         dataset_name,
         out,
@@ -89,9 +126,7 @@ def generate_ambiguous(
         max_label_diff=max_label_diff,
         seed=seed,
         model_seed=model_seed,
-        epochs=epochs,
-        batch_size=batch_size,
-        max_tries=max_tries,
+        **training,
         pairs=pairs,
         filter_arch=filter_arch,
         filter_max_validity=filter_max_validity,
