@@ -3,8 +3,8 @@
 For each data set, builds (or reuses) the ``<dataset>-ambiguous`` and
 ``<dataset>-ambiguous-filtered`` recipes' corpora, trains an independent classifier on the
 nominal ``train`` split (``cnn`` with seed 1 by default: generation uses no classifier but
-the filtered variant's ``mlp`` judge, and the script refuses an assessor equal to it) and
-calls
+the filtered variant's judges, ``mlp`` in the shipped recipes, and the script refuses an
+assessor whose architecture and seed equal any judge's) and calls
 :func:`generators.ambiguous.assess_ambiguity` with the ``test`` split as the nominal set,
 the ``calibration`` split as the validity reference and the corpus's pair models (loaded
 from the cache) for the ``reconstruction`` control row. Prints one table per corpus and
@@ -20,7 +20,8 @@ variants are kept).
 
 Each data set is assessed twice by default: the published technique
 (``<dataset>-ambiguous``) and the same pair models with the quality filter on
-(``<dataset>-ambiguous-filtered``, an ``mlp`` judge: never the assessor).
+(``<dataset>-ambiguous-filtered``, an ``mlp`` judge or a committee of judges: never the
+assessor).
 """
 
 from __future__ import annotations
@@ -61,6 +62,21 @@ def _cached_pair_models(corpus: Any, train: Any) -> Any:
     return load_trained_pairs(path) if path.is_dir() else None
 
 
+def _refuse_a_judge_as_assessor(
+    name: str, params: dict[str, Any], args: argparse.Namespace
+) -> None:
+    """Exit when the assessor is one of the quality filter's judges: a judge agrees with
+    itself on every sample it kept, which would measure the filter, not the corpus."""
+    from generators.ambiguous.quality_filter import filter_judges
+
+    judges = filter_judges(params.get("filter_arch"))
+    if args.arch in judges and params.get("filter_seed", 0) == args.seed:
+        raise SystemExit(
+            f"{name} filters with {args.arch} seed {args.seed} (judges: "
+            f"{', '.join(judges)}), the assessor: assess with another --arch or --seed"
+        )
+
+
 def run_one(dataset_name: str, variant: str, args: argparse.Namespace) -> dict[str, Any]:
     from generators.ambiguous import assess_ambiguity
     from supervisor_testing.data import load_dataset
@@ -69,15 +85,10 @@ def run_one(dataset_name: str, variant: str, args: argparse.Namespace) -> dict[s
     start = time.perf_counter()
     if args.corpus:
         corpus = resolve_corpus(args.corpus)
+        _refuse_a_judge_as_assessor(corpus.name, dict(corpus.manifest.generator.params), args)
     else:
         recipe = load_recipe(RECIPES[variant].format(dataset=dataset_name))
-        filter_arch = recipe.generator_params.get("filter_arch")
-        filter_seed = recipe.generator_params.get("filter_seed", 0)
-        if (filter_arch, filter_seed) == (args.arch, args.seed):
-            raise SystemExit(
-                f"{recipe.name} filters with {args.arch} seed {args.seed}, the assessor: "
-                "assess with another --arch or --seed"
-            )
+        _refuse_a_judge_as_assessor(recipe.name, recipe.generator_params, args)
         overrides: dict[str, Any] = {}
         suffix = ""
         if args.pairs:

@@ -424,6 +424,130 @@ def test_a_filter_that_rejects_everything_gives_up(trained):
     assert [len(zi) for zi in z] == [0, 0] and short == [True, True]
 
 
+def _mixup_candidates(digits: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel mixups of four pairs over a range of weights: candidates that the digits
+    judges partly accept and partly reject (tiny pair models' samples are nearly all
+    rejected, which would make a committee test vacuous)."""
+    pairs = torch.tensor([[0, 1], [3, 5], [4, 9], [1, 7]]).repeat(100, 1)
+    return pixel_mixup(digits, pairs, torch.linspace(0.2, 0.8, len(pairs)), seed=0), pairs
+
+
+def test_a_committee_keeps_exactly_what_every_one_of_its_judges_keeps(
+    digits, model_cache, monkeypatch
+):
+    from generators.ambiguous.quality_filter import QualityFilter
+
+    images, pairs = _mixup_candidates(digits)
+    single = {
+        arch: QualityFilter.train(digits, arch=arch, seed=0, max_validity=75).keep(images, pairs)
+        for arch in ("mlp", "cnn")
+    }
+    committee = QualityFilter.train(digits, arch=["mlp", "cnn"], seed=0, max_validity=75)
+    kept = committee.keep(images, pairs)
+    assert torch.equal(kept, single["mlp"] & single["cnn"])
+    assert 0 < int(kept.sum()) < max(int(k.sum()) for k in single.values())  # not vacuous
+    # the neighbour search runs only on candidates every judge's top-2 test passed, and
+    # each later judge's only on those the earlier judges' validity kept
+    top2 = [judge.ranks_pair_first(images, pairs) for judge in committee.judges]
+    searched: list[int] = []
+
+    def counted(percentiles):
+        def wrapper(x):
+            searched.append(len(x))
+            return percentiles(x)
+
+        return wrapper
+
+    for judge in committee.judges:
+        monkeypatch.setattr(judge.validity, "percentiles", counted(judge.validity.percentiles))
+    assert torch.equal(committee.keep(images, pairs), kept)
+    first = committee.judges[0].validity.percentiles(images) <= 75
+    assert searched[:2] == [int((top2[0] & top2[1]).sum()), int((top2[0] & top2[1] & first).sum())]
+
+
+@pytest.mark.filterwarnings("ignore:pair.*ran out of ambiguous points")
+def test_a_committee_filters_a_corpus_reproducibly(digits, model_cache, tmp_path):
+    from generators.ambiguous.quality_filter import QualityFilter
+
+    generator = _generator(filter_arch=["cnn", "mlp"], filter_max_validity=95)
+    corpus = generator.build(digits, tmp_path / "c", seed=3, num_samples=20)
+    again = generator.build(digits, tmp_path / "d", seed=3, num_samples=20)
+    assert len(corpus) == 20 and _shard_bytes(corpus) == _shard_bytes(again)
+    assert corpus.manifest.generator.params["filter_arch"] == ["cnn", "mlp"]
+    data = corpus.load(["images", "pair"])
+    for arch in ("mlp", "cnn"):
+        judge = QualityFilter.train(digits, arch=arch, seed=0, max_validity=95)
+        assert judge.keep(data["images"], data["pair"]).all(), arch
+
+
+def test_committee_values_are_normalised_so_single_judges_hash_as_before():
+    import dataclasses
+
+    from supervisor_testing.recipes import Recipe, recipe_hash
+
+    assert (
+        AmbiguousGenerator(filter_arch=["mlp"]).params
+        == AmbiguousGenerator(filter_arch="mlp").params
+    )
+    assert AmbiguousGenerator(filter_arch=("mlp",)).params["filter_arch"] == "mlp"
+    assert AmbiguousGenerator(filter_arch=["resnet", "mlp"]).params["filter_arch"] == [
+        "mlp", "resnet",
+    ]  # fmt: skip
+    recipe = Recipe(
+        name="digits-ambiguous-filtered", seed=0, generator="ambiguous", dataset="digits",
+        split="train", generator_params={"filter_arch": "mlp", "filter_max_validity": 90},
+    )  # fmt: skip
+
+    def with_filter(arch):
+        params = {**recipe.generator_params, "filter_arch": arch}
+        return recipe_hash(dataclasses.replace(recipe, generator_params=params))
+
+    assert with_filter(["mlp"]) == recipe_hash(recipe)
+    assert with_filter(["mlp", "resnet"]) == with_filter(["resnet", "mlp"]) != recipe_hash(recipe)
+
+
+@pytest.mark.parametrize(
+    ("arch", "message"),
+    [
+        (["mlp", "vgg"], r"'vgg' in \['mlp', 'vgg'\] is not one"),
+        (["mlp", "cnn", "mlp"], "filter_arch names 'mlp' more than once"),
+        ([], "filter_arch lists no architecture"),
+        ((), "filter_arch lists no architecture"),
+        ([None], "filter_arch must list reference architectures"),
+    ],
+)
+def test_bad_committees_are_refused(digits, arch, message):
+    from generators.ambiguous.quality_filter import QualityFilter
+
+    with pytest.raises(InvalidInputError, match=message):
+        AmbiguousGenerator(filter_arch=arch)
+    with pytest.raises(InvalidInputError, match=message):
+        QualityFilter.train(digits, arch=arch, seed=0, max_validity=90)
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [("mlp", "mlp"), ("mlp,cnn", ["mlp", "cnn"]), (" cnn , mlp ", ["cnn", "mlp"])],
+)
+def test_cli_filter_arch_takes_a_comma_separated_committee(tmp_path, monkeypatch, flag, expected):
+    import generators.ambiguous
+
+    seen: list[object] = []
+
+    def capture(*args, filter_arch, **kwargs):
+        seen.append(filter_arch)
+        raise InvalidInputError("stopped before training")
+
+    monkeypatch.setattr(generators.ambiguous, "make_ambiguous_corpus", capture)
+    result = _cli_generate(tmp_path, "--filter-arch", flag)
+    assert result.exit_code == 2 and "stopped before training" in result.output
+    assert seen == [expected]
+    # the library normalises what the command passes on
+    assert AmbiguousGenerator(filter_arch=seen[0]).params["filter_arch"] == (
+        sorted(expected) if isinstance(expected, list) else expected
+    )
+
+
 def test_trained_models_are_cached_by_data_seed_and_hyperparameters(
     digits, scratch_cache, monkeypatch
 ):
@@ -618,6 +742,8 @@ def test_bad_filter_parameters_are_refused(params, message):
         (["--batch-size", "0"], "--batch-size"),
         (["--max-tries", "0"], "--max-tries"),
         (["--filter-max-validity", "0"], "--filter-max-validity"),
+        (["--filter-arch", "mlp,vgg"], "'vgg' in ['mlp', 'vgg'] is not one"),
+        (["--filter-arch", "mlp,mlp"], "filter_arch names 'mlp' more than once"),
     ],
 )
 def test_cli_refuses_bad_input_with_exit_code_2(tmp_path, args, message):

@@ -85,11 +85,11 @@ def sample_corpus_columns(
     The samples are split evenly over the accepted pairs. A pair that gives up (too few
     ambiguous points within ``100 n`` candidates) passes its shortfall on to the others;
     a warning names it. The samples are shuffled, and each gets a hard label drawn from
-    its soft label, all from ``seed``. A ``quality_filter`` rejects candidates that an
-    independent classifier does not find ambiguous between the pair or finds atypical;
-    rejected candidates count against the pair's budget. ``progress`` shows bars for the
-    density grid (when not cached) and for the samples accepted so far, since sampling
-    ends before the first corpus batch is written; it changes no draw.
+    its soft label, all from ``seed``. A ``quality_filter`` rejects candidates that any of
+    its independent classifiers does not find ambiguous between the pair or finds
+    atypical; rejected candidates count against the pair's budget. ``progress`` shows
+    bars for the density grid (when not cached) and for the samples accepted so far, since
+    sampling ends before the first corpus batch is written; it changes no draw.
 
     Returns:
         ``images`` (uint8), ``labels``, ``label_probs`` (exactly the pair's two classes
@@ -252,10 +252,13 @@ class AmbiguousGenerator(Generator):
       with different seeds share the cached models.
     * ``pairs`` (all): class pairs, e.g. ``[[3, 5], [4, 9]]``.
     * ``grid_size`` (50): density-grid cells per axis.
-    * ``filter_arch`` (none): a reference architecture trained on the source (seed
-      ``filter_seed``, 0) that must rank the pair as its top two classes, and under whose
-      features a sample's validity percentile must not exceed ``filter_max_validity``
-      (90); see :mod:`generators.ambiguous.quality_filter`. Off in the published method.
+    * ``filter_arch`` (none): a reference architecture, or a list of distinct ones (a
+      committee, e.g. ``["mlp", "resnet"]``), trained on the source (each with seed
+      ``filter_seed``, 0). Every one must rank the pair as its top two classes, and under
+      every one's features a sample's validity percentile must not exceed
+      ``filter_max_validity`` (90); see :mod:`generators.ambiguous.quality_filter`. A
+      one-element list is stored as its plain name and a longer one sorted. Off in the
+      published method.
     * training: ``epochs`` (80), ``batch_size`` (1000), ``hidden_dim`` (128), ``dropout``
       (0.1), ``learning_rate`` (0.001), ``max_tries`` (20), ``disc_accuracy_range``
       ([0.4, 0.6]), ``min_class_accuracy`` (0.9).
@@ -307,7 +310,7 @@ class AmbiguousGenerator(Generator):
                 )
             params["pairs"] = [list(p) if isinstance(p, tuple) else p for p in params["pairs"]]
         params["disc_accuracy_range"] = list(params["disc_accuracy_range"])
-        check_filter_params(
+        params["filter_arch"] = check_filter_params(
             params["filter_arch"], params["filter_seed"], params["filter_max_validity"]
         )
         params["filter_max_validity"] = float(params["filter_max_validity"])

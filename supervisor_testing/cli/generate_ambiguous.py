@@ -52,6 +52,16 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) 
     return pairs
 
 
+def _parse_filter_arch(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | list[str] | None:
+    # the library validates the names, so a bad one gets the same message everywhere
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",")]
+    return names[0] if len(names) == 1 else names
+
+
 @click.command("ambiguous")
 @click.option("--dataset", "dataset_name", default="mnist", show_default=True,
               help="Data set name or path to user data.")  # fmt: skip
@@ -80,10 +90,11 @@ def _parse_pairs(ctx: click.Context, param: click.Parameter, value: str | None) 
               "20].")  # fmt: skip
 @click.option("--pairs", callback=_parse_pairs, default=None,
               help="Class pairs, e.g. 3-5,4-9 [default: every pair].")  # fmt: skip
-@click.option("--filter-arch", default=None,
+@click.option("--filter-arch", callback=_parse_filter_arch, default=None,
               help="Keep only samples that this independent reference architecture "
               "(e.g. mlp), trained on the same data, ranks as its pair's top two classes "
-              "and finds typical [default: no filter, as published].")  # fmt: skip
+              "and finds typical; several, comma-separated (e.g. mlp,resnet), form a "
+              "committee that must all agree [default: no filter, as published].")  # fmt: skip
 @click.option("--filter-max-validity", type=click.FloatRange(0, 100, min_open=True),
               default=None, help="With --filter-arch: the highest validity percentile "
               "kept [default: 90].")  # fmt: skip
@@ -102,7 +113,7 @@ def generate_ambiguous(
     batch_size: int | None,
     max_tries: int | None,
     pairs: list | None,
-    filter_arch: str | None,
+    filter_arch: str | list[str] | None,
     filter_max_validity: float | None,
     out: Path,
     overwrite: bool,
