@@ -19,8 +19,9 @@ the errors one architecture's features let through must also fool the others. St
 is not always better: on MNIST an ``mlp`` + ``resnet`` committee kept samples that look
 more typical (validity 59.6) and slightly more often ranked as their pair (0.531), but
 that the assessor found far less ambiguous (entropy 0.39 bits against the single judge's
-1.03), and 29 of the 41 pairs ran short of such points. The filter is off by default (the published technique
-has none), and no judge may be the classifier that later assesses the corpus.
+1.03), and 29 of the 41 pairs ran short of such points. The filter is off by default
+(the published technique has none), and no judge may be the classifier that later
+assesses the corpus.
 """
 
 from __future__ import annotations
