@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -936,6 +937,144 @@ def test_import_picks_the_split_from_a_numpy_export_with_both(tmp_path):
     with pytest.raises(InvalidInputError, match="several 'test' exports"):
         import_released_corpus(folder, tmp_path / "d", split="test")
     assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+def _png(image: np.ndarray) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")  # a 2-D uint8 array is mode "L"
+    return buffer.getvalue()
+
+
+def _parquet_rows(images, pairs, p1, labels, *, nested: bool = False) -> dict[str, list]:
+    """Rows as the Hugging Face export holds them: a PNG struct image and a 10-class p_label."""
+    soft = np.zeros((len(labels), 10))
+    soft[np.arange(len(labels)), pairs[:, 0]] = p1
+    soft[np.arange(len(labels)), pairs[:, 1]] = 1 - p1
+    return {
+        "image": [im.tolist() if nested else {"bytes": _png(im), "path": None} for im in images],
+        "label": [int(v) for v in labels],
+        "text_label": [
+            f"p({a})={p:.2f}, p({b})={1 - p:.2f}" for (a, b), p in zip(pairs, p1, strict=True)
+        ],
+        "p_label": soft.tolist(),
+        "is_ambiguous": [True] * len(labels),
+    }
+
+
+def _write_parquet(path, rows: dict[str, list]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(rows), path)
+
+
+def test_import_the_released_parquet_export_skipping_a_mixed_splits_nominal_rows(tmp_path):
+    pytest.importorskip("pyarrow")
+    from generators.ambiguous import import_released_corpus
+
+    images, pairs, p1, labels = _released_rows()
+    rows = _parquet_rows(images, pairs, p1, labels)
+    nominal = np.random.default_rng(5).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    for i, image in enumerate(nominal):  # nominal rows interleaved, as in test_mixed
+        at = 2 * i + 1
+        rows["image"].insert(at, {"bytes": _png(image), "path": None})
+        rows["label"].insert(at, i)
+        rows["text_label"].insert(at, f"p({i})=1.00")
+        rows["p_label"].insert(at, np.eye(10)[i].tolist())
+        rows["is_ambiguous"].insert(at, False)
+    file = tmp_path / "test_mixed-00000-of-00001.parquet"
+    _write_parquet(file, rows)
+
+    with pytest.warns(UserWarning, match="skipped 3 of 9 rows.*keeps ambiguous rows only"):
+        corpus = import_released_corpus(file, tmp_path / "released", dataset="fashion-mnist")
+    data = corpus.load()
+    assert corpus.kind == "ambiguous" and len(corpus) == 6
+    assert torch.equal(data["images"][:, 0], torch.from_numpy(images))
+    assert torch.equal(data["labels"], torch.from_numpy(labels))
+    assert torch.equal(data["pair"], torch.from_numpy(np.sort(pairs, axis=1)))
+    expected = np.array(rows["p_label"])[np.array(rows["is_ambiguous"])]
+    assert torch.allclose(data["label_probs"], torch.from_numpy(expected).float(), atol=1e-7)
+    assert (data["autoencoder_id"] == -1).all() and (data["source_index"] == -1).all()
+    assert corpus.class_names[0] == "T-shirt/top"
+    assert corpus.manifest.generator.params == {"file": file.name}
+    assert corpus.manifest.source.sha256 == hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def test_import_concatenates_parquet_shards_in_name_order(tmp_path):
+    pytest.importorskip("pyarrow")
+    from generators.ambiguous import import_released_corpus
+
+    images, pairs, p1, labels = _released_rows()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    # Written second-shard first, so file-system order would put it first.
+    for shard, part in ((1, slice(4, 6)), (0, slice(0, 4))):
+        rows = _parquet_rows(images[part], pairs[part], p1[part], labels[part], nested=True)
+        del rows["is_ambiguous"]  # the ambiguous-only splits need not carry the flag
+        _write_parquet(folder / f"test-0000{shard}-of-00002.parquet", rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is skipped, so nothing warns
+        corpus = import_released_corpus(folder, tmp_path / "released")
+    data = corpus.load()
+    assert torch.equal(data["images"][:, 0], torch.from_numpy(images))
+    assert torch.equal(data["labels"], torch.from_numpy(labels))
+    shards = ["test-00000-of-00002.parquet", "test-00001-of-00002.parquet"]
+    assert corpus.manifest.generator.params == {"file": "data", "shards": shards}
+    digest = hashlib.sha256(b"".join((folder / s).read_bytes() for s in shards)).hexdigest()
+    assert corpus.manifest.source.sha256 == digest
+    _write_parquet(
+        folder / "train-00000-of-00001.parquet", _parquet_rows(images, pairs, p1, labels)
+    )
+    with pytest.raises(InvalidInputError, match=r"several splits \(test, train\)"):
+        import_released_corpus(folder, tmp_path / "mixed")
+
+
+def _bad_three_classes(rows):
+    rows["p_label"][2] = [0.4, 0.3, 0.3] + [0.0] * 7
+    rows["label"][2] = 0
+
+
+def _bad_label(rows):
+    rows["label"][2] = 5  # row 2's pair is (0, 1)
+
+
+def _bad_size(rows):
+    rows["image"][2] = {"bytes": _png(np.zeros((32, 32), dtype=np.uint8)), "path": None}
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (_bad_three_classes, r"row 2: p_label needs exactly two non-zero classes .*got 3"),
+        (_bad_label, r"row 2: label 5 is not one of its pair's classes \(0, 1\)"),
+        (_bad_size, "row 2: the image is 32x32, but the data set's images are 28x28"),
+    ],
+)
+def test_a_bad_parquet_row_is_refused_by_name(tmp_path, spoil, message):
+    pytest.importorskip("pyarrow")
+    from generators.ambiguous import import_released_corpus
+
+    rows = _parquet_rows(*_released_rows())
+    spoil(rows)
+    _write_parquet(tmp_path / "test.parquet", rows)
+    with pytest.raises(InvalidInputError, match=f"test.parquet {message}"):
+        import_released_corpus(tmp_path / "test.parquet", tmp_path / "released")
+    assert not (tmp_path / "released").exists()
+
+
+def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
+    pytest.importorskip("pyarrow")
+    from generators.ambiguous import import_released_corpus
+
+    _write_parquet(tmp_path / "test.parquet", _parquet_rows(*_released_rows()))
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(InvalidInputError, match=r"needs pyarrow.*supervisor-testing\[released\]"):
+        import_released_corpus(tmp_path / "test.parquet", tmp_path / "released")
 
 
 @pytest.mark.filterwarnings("ignore:1 pair model")

@@ -1,6 +1,6 @@
 """Import the ambiguous data sets the AmbiGuess authors released, from local files.
 
-Two of their export formats are read (nothing is downloaded):
+Three of their export formats are read (nothing is downloaded):
 
 * CSV (``mnist-test.csv``): a pandas index column, then ``dataset``, ``split``, ``class_1``,
   ``class_2``, ``p(class_1)``, ``p(class_2)``, ``det_label``, ``autoencoder_id`` and one
@@ -8,6 +8,12 @@ Two of their export formats are read (nothing is downloaded):
 * NumPy (a folder such as ``npy-arrays/``): ``<name>-images.npy`` (uint8 ``N x H x W``),
   ``<name>-prob-labels.npy`` (``N x K``) and ``<name>-det-labels.npy`` (``N``), one set
   per split, ``<name>`` ending in the split (e.g. ``fmnist-train``, ``fmnist-test``).
+* Parquet (the Hugging Face data sets ``mweiss/mnist_ambiguous`` and
+  ``mweiss/fashion_mnist_ambiguous``): a ``.parquet`` file, or a folder of one split's
+  ``*.parquet`` shards, with ``image`` (Hugging Face's ``{bytes: PNG, path}`` struct, or a
+  nested list of uint8 rows), ``label`` (the hard label), ``p_label`` (one probability per
+  class, two of them non-zero), ``text_label`` (not read) and, optionally, ``is_ambiguous``:
+  the ``*_mixed`` splits shuffle nominal images in, and only the ambiguous rows are kept.
 
 The result is an ``ambiguous`` corpus like the generator's, with the ``pair`` column and an
 ``autoencoder_id`` column (-1 where the format does not say).
@@ -20,7 +26,10 @@ import hashlib
 import math
 import os
 import re
+import warnings
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -144,6 +153,148 @@ def _read_numpy(folder: Path, split: str) -> tuple[dict[str, np.ndarray], list[P
     }, files
 
 
+_PARQUET_FIELDS = ("image", "label", "p_label")
+# Hugging Face names a split's shards ``<split>-00000-of-00003.parquet``.
+_HF_SHARD = re.compile(r"^(?P<split>.+)-\d{5}-of-\d{5}")
+
+
+def _import_pyarrow() -> Any:
+    """``pyarrow.parquet``, imported only for parquet input: the other formats need none."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InvalidInputError(
+            "reading the released parquet files needs pyarrow; install it with "
+            "pip install 'supervisor-testing[released]'"
+        ) from None
+    return pq
+
+
+def _check_one_split(folder: Path, shards: list[Path]) -> None:
+    """Refuse a folder that mixes Hugging Face splits: concatenating them would duplicate rows."""
+    splits = {m["split"] for m in map(_HF_SHARD.match, (s.name for s in shards)) if m}
+    if len(splits) > 1:
+        raise InvalidInputError(
+            f"{folder} holds the shards of several splits ({', '.join(sorted(splits))}); "
+            "pass one .parquet file or a folder with one split's shards"
+        )
+
+
+def _decode_image(value: Any, where: str, shape: tuple[int, int]) -> np.ndarray:
+    """One ``image`` cell as uint8 ``H x W``: PNG bytes in Hugging Face's struct, or pixels."""
+    if isinstance(value, dict):
+        if not value.get("bytes"):
+            raise InvalidInputError(
+                f"{where}: the image holds no embedded bytes (only a path, {value.get('path')!r}); "
+                "export the data set with its images embedded"
+            )
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(BytesIO(value["bytes"])) as image:
+                pixels = np.asarray(image)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InvalidInputError(f"{where}: the image bytes do not decode ({exc})") from None
+        if pixels.dtype != np.uint8 or pixels.ndim != 2:
+            raise InvalidInputError(
+                f"{where}: the image is not 8-bit grey (decoded {pixels.dtype} "
+                f"{'x'.join(map(str, pixels.shape))})"
+            )
+    else:
+        try:
+            pixels = np.array(value, dtype=np.int64)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"{where}: the image is neither a {{bytes, path}} struct nor rows of pixels"
+            ) from None
+        if pixels.ndim == 2 and (pixels.min() < 0 or pixels.max() > 255):
+            raise InvalidInputError(f"{where}: pixel values must lie in 0..255")
+    if pixels.shape != shape:
+        raise InvalidInputError(
+            f"{where}: the image is {'x'.join(map(str, pixels.shape))}, but the data set's "
+            f"images are {shape[0]}x{shape[1]}; pass the matching dataset="
+        )
+    return pixels.astype(np.uint8)
+
+
+def _read_parquet(
+    source: Path, shards: list[Path], *, num_classes: int, image_shape: tuple[int, ...]
+) -> dict[str, np.ndarray]:
+    pq = _import_pyarrow()
+    if len(image_shape) != 3 or image_shape[0] != 1:
+        raise InvalidInputError(
+            f"the released parquet images are grey, but the data set's images are "
+            f"{'x'.join(map(str, image_shape))}; pass the matching dataset="
+        )
+    shape = (image_shape[1], image_shape[2])
+    images, soft, labels = [], [], []
+    total = 0
+    for shard in shards:
+        try:
+            table = pq.read_table(shard)
+        except Exception as exc:  # pyarrow raises several types for a file it cannot read
+            raise InvalidInputError(f"{shard} is not a readable parquet file ({exc})") from None
+        missing = [c for c in _PARQUET_FIELDS if c not in table.column_names]
+        if missing:
+            raise InvalidInputError(
+                f"{shard} is not an AmbiGuess parquet export (missing columns: "
+                f"{', '.join(missing)})"
+            )
+        total += table.num_rows
+        if "is_ambiguous" in table.column_names:
+            # A missing flag counts as nominal: only rows marked ambiguous are kept.
+            keep = [i for i, v in enumerate(table["is_ambiguous"].to_pylist()) if v is True]
+            table = table.take(keep)
+        else:
+            keep = list(range(table.num_rows))
+        cells = zip(
+            keep,
+            table["image"].to_pylist(),
+            table["p_label"].to_pylist(),
+            table["label"].to_pylist(),
+            strict=True,
+        )
+        for row, image, probs, label in cells:
+            where = f"{shard.name} row {row}"
+            p = np.array(probs if probs is not None else [], dtype=np.float64)
+            nonzero = np.flatnonzero(p)
+            if len(p) != num_classes or not np.isfinite(p).all() or (p < 0).any():
+                raise InvalidInputError(
+                    f"{where}: p_label needs {num_classes} non-negative probabilities, one per "
+                    f"class (got {len(p)}); pass the matching dataset="
+                )
+            if len(nonzero) != 2 or abs(p.sum() - 1) > 1e-3:
+                raise InvalidInputError(
+                    f"{where}: p_label needs exactly two non-zero classes summing to 1 "
+                    f"(got {len(nonzero)} non-zero, sum {p.sum():.4g})"
+                )
+            if label not in nonzero.tolist():
+                raise InvalidInputError(
+                    f"{where}: label {label} is not one of its pair's classes "
+                    f"({nonzero[0]}, {nonzero[1]})"
+                )
+            images.append(_decode_image(image, where, shape))
+            soft.append(p)
+            labels.append(label)
+    if not labels:
+        raise InvalidInputError(f"{source} holds no ambiguous rows")
+    if total > len(labels):
+        warnings.warn(
+            f"{source}: skipped {total - len(labels)} of {total} rows that are not ambiguous "
+            "(is_ambiguous false, as in a *_mixed split); the importer keeps ambiguous rows only",
+            stacklevel=3,
+        )
+    probs = np.stack(soft)
+    pairs = np.sort(np.argsort(-probs, axis=1, kind="stable")[:, :2], axis=1)
+    return {
+        "images": np.stack(images)[:, None],
+        "pairs": pairs.astype(np.int64),
+        "pair_probs": np.take_along_axis(probs, pairs, axis=1),
+        "labels": np.array(labels, dtype=np.int64),
+        "autoencoder_id": np.full(len(labels), -1, dtype=np.int64),
+    }
+
+
 def import_released_corpus(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -153,29 +304,47 @@ def import_released_corpus(
     name: str | None = None,
     overwrite: bool = False,
 ) -> Corpus:
-    """Convert a released AmbiGuess CSV file or NumPy folder into a corpus at ``out``.
+    """Convert a released AmbiGuess CSV, NumPy or parquet export into a corpus at ``out``.
 
     Args:
-        path: the ``.csv`` file or the folder with the ``.npy`` arrays.
+        path: the ``.csv`` file, the folder with the ``.npy`` arrays, a ``.parquet`` file,
+            or a folder of one split's ``*.parquet`` shards (read in name order).
         dataset: the data set whose classes the files index (names the label space).
         split: the split imported: in a NumPy folder, it picks the file set whose name
             ends in it (``<name>-test-images.npy`` ...); recorded as the source split.
 
+    Parquet rows whose ``is_ambiguous`` is false (a ``*_mixed`` split's nominal images) are
+    skipped with a warning.
+
     Raises:
-        InvalidInputError: the files are missing or not in a released format, or a
-            NumPy folder holds no file set (or several) for ``split``.
+        InvalidInputError: the files are missing or not in a released format, a NumPy
+            folder holds no file set (or several) for ``split``, a parquet row is malformed
+            (the message names it), or pyarrow, needed for parquet, is not installed.
     """
     from supervisor_testing.data import dataset_info
 
     source = Path(path)
-    if source.is_dir():
-        data, files = _read_numpy(source, split)
-    elif source.is_file():
-        data, files = _read_csv(source), [source]
-    else:
-        raise InvalidInputError(f"{source} does not exist; pass the released .csv or npy folder")
-    class_names = tuple(dataset_info(dataset).class_names)
+    info = dataset_info(dataset)
+    class_names = tuple(info.class_names)
     k = len(class_names)
+    params: dict[str, Any] = {"file": source.name}
+    if source.is_dir():
+        files = sorted(source.glob("*.parquet"))
+        if files:
+            _check_one_split(source, files)
+            params["shards"] = [f.name for f in files]
+        else:  # no parquet: the NumPy export
+            data, files = _read_numpy(source, split)
+    elif source.is_file():
+        files = [source]
+        if source.suffix.lower() != ".parquet":
+            data = _read_csv(source)
+    else:
+        raise InvalidInputError(
+            f"{source} does not exist; pass the released .csv, .parquet or npy folder"
+        )
+    if files[0].suffix.lower() == ".parquet":
+        data = _read_parquet(source, files, num_classes=k, image_shape=tuple(info.image_shape))
     pairs = np.sort(data["pairs"], axis=1)
     swapped = data["pairs"][:, 0] > data["pairs"][:, 1]
     probs = np.where(swapped[:, None], data["pair_probs"][:, ::-1], data["pair_probs"])
@@ -203,7 +372,7 @@ def import_released_corpus(
         name=name or Path(out).name,
         kind="ambiguous",
         class_names=class_names,
-        generator=GeneratorInfo("ambiguess-release", "1", {"file": source.name}),
+        generator=GeneratorInfo("ambiguess-release", "1", params),
         source=SourceInfo(dataset, split, _file_sha256(files)),
         extra_columns={
             "pair": ColumnSpec("int64", (2,)),
