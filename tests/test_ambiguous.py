@@ -9,6 +9,7 @@ acceptance rule is relaxed where a test needs an accepted model.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import sys
 import warnings
@@ -605,10 +606,16 @@ def test_an_interrupted_training_resumes_with_its_next_try(digits, scratch_cache
     with pytest.raises(Interrupted):
         train_pair_models(digits, config=config, pairs=[[0, 1]])
     (partial,) = (scratch_cache / "ambiguous").glob("*.partial")
+    # The finished try's time is kept; make it stand out so the resumed total must add it.
+    progress = json.loads((partial / "progress.json").read_text())
+    assert progress["seconds"] > 0
+    progress["seconds"] = 1000.0
+    (partial / "progress.json").write_text(json.dumps(progress))
     calls.clear()
     with pytest.warns(UserWarning):
         resumed = train_pair_models(digits, config=config, pairs=[[0, 1]])
     assert len(calls) == 2  # tries 2 and 3 only
+    assert resumed.train_seconds > 1000.0
     assert resumed.reports == whole.reports and resumed.reports[0].tries == 3
     for a, b in zip(
         whole.model.state_dict().values(), resumed.model.state_dict().values(), strict=True

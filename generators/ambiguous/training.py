@@ -229,9 +229,9 @@ def _fewer_tries_run(
     return best
 
 
-def _seed_progress(partial: Path, earlier: TrainedPairs) -> float:
-    """Write ``earlier``'s models and reports as the progress of an interrupted longer
-    training that has finished ``earlier.config.max_tries`` tries; its training seconds."""
+def _seed_progress(partial: Path, earlier: TrainedPairs) -> None:
+    """Write ``earlier``'s models, reports and training time as the progress of an
+    interrupted longer training that has finished ``earlier.config.max_tries`` tries."""
     reports = earlier.reports
     state = {
         "next_try": earlier.config.max_tries,
@@ -241,9 +241,9 @@ def _seed_progress(partial: Path, earlier: TrainedPairs) -> float:
         "class_acc": [r.class_accuracy for r in reports],
         "accepted": [r.accepted for r in reports],
         "pending": [i for i, r in enumerate(reports) if not r.accepted],
+        "seconds": float(earlier.train_seconds or 0.0),
     }
     _save_progress(partial, earlier.model, state)
-    return float(earlier.train_seconds or 0.0)
 
 
 def _fit_pairs(
@@ -254,7 +254,10 @@ def _fit_pairs(
     seed: int,
     progress: bool,
     resume: Path | None = None,
-) -> tuple[PairAAE, tuple[PairReport, ...]]:
+) -> tuple[PairAAE, tuple[PairReport, ...], float]:
+    """Train ``pairs`` with retries; the models, their reports and the training seconds
+    (those of the finished tries an interrupted run saved included)."""
+    start = time.perf_counter()
     images = dataset.images.reshape(len(dataset), -1).float().div_(255.0)
     labels = dataset.labels
     all_members = [torch.nonzero((labels == a) | (labels == b)).squeeze(1) for a, b in pairs]
@@ -270,12 +273,14 @@ def _fit_pairs(
         "class_acc": [0.0] * len(pairs),
         "accepted": [False] * len(pairs),
         "pending": list(range(len(pairs))),
+        "seconds": 0.0,
     }
     if resume is not None:
         state = _load_progress(resume, final) or state
     tries, disc_acc, class_acc = state["tries"], state["disc_acc"], state["class_acc"]
     disc_accs = state.setdefault("disc_accs", [{} for _ in pairs])
     accepted, pending = state["accepted"], state["pending"]
+    earlier_seconds = float(state.get("seconds", 0.0))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -314,7 +319,8 @@ def _fit_pairs(
                     still.append(i)
             pending = still
             if resume is not None and pending and attempt + 1 < config.max_tries:
-                state.update(next_try=attempt + 1, pending=pending)
+                seconds = earlier_seconds + time.perf_counter() - start
+                state.update(next_try=attempt + 1, pending=pending, seconds=seconds)
                 _save_progress(resume, final, state)
     finally:
         if bar is not None:
@@ -330,7 +336,7 @@ def _fit_pairs(
         )
         for i, pair in enumerate(pairs)
     )
-    return final.eval(), reports
+    return final.eval(), reports, earlier_seconds + time.perf_counter() - start
 
 
 def train_pair_models(
@@ -372,17 +378,15 @@ def train_pair_models(
             return load_trained_pairs(target)
         except SupervisorTestingError as exc:
             warnings.warn(f"retraining cached pair models at {target}: {exc}", stacklevel=2)
-    start = time.perf_counter()
     # Progress after each try is kept beside the cache entry: an interrupted training
     # resumes with its next try and ends with the same weights as an uninterrupted one.
     partial = target.with_name(f"{target.name}.partial") if target is not None else None
-    earlier_seconds = 0.0
     if partial is not None and not partial.is_dir():
         earlier = _fewer_tries_run(target.parent, dataset.sha256(), chosen, config, seed=seed)
         if earlier is not None:
-            earlier_seconds = _seed_progress(partial, earlier)
+            _seed_progress(partial, earlier)
     with torch.random.fork_rng(devices=[]):  # nothing here may draw from the global RNG
-        model, reports = _fit_pairs(
+        model, reports, seconds = _fit_pairs(
             dataset, chosen, config, seed=seed, progress=progress, resume=partial
         )
     trained = TrainedPairs(
@@ -393,7 +397,7 @@ def train_pair_models(
         input_shape=dataset.image_shape,
         class_names=tuple(dataset.class_names),
         dataset_sha256=dataset.sha256(),
-        train_seconds=round(earlier_seconds + time.perf_counter() - start, 3),
+        train_seconds=round(seconds, 3),
         path=target,
     )
     rejected = trained.rejected_pairs
