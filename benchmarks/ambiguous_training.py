@@ -55,12 +55,7 @@ def _load_average() -> list[float] | None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from generators.ambiguous import (
-        PairReport,
-        PairTrainingConfig,
-        sample_corpus_columns,
-        train_pair_models,
-    )
+    from generators.ambiguous import PairTrainingConfig, sample_corpus_columns, train_pair_models
     from generators.ambiguous.config import DISC_ACCURACY_MEASURES
     from supervisor_testing.data import load_dataset
     from supervisor_testing.errors import InvalidInputError
@@ -87,17 +82,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_after = _load_average()
     accepted = len(trained.accepted)
     # What each real/fake accuracy measure would have accepted (first try only when
-    # uncached): which criterion fails, and whether the measure matters. Models cached
-    # before other measures were recorded carry only the one they were judged by.
+    # uncached): which criterion fails, and whether the measure matters.
     low, high = config.disc_accuracy_range
-
-    def measured(report: PairReport, measure: str) -> float:
-        judged = report.disc_accuracy if measure == config.disc_accuracy_measure else math.nan
-        return dict(report.disc_accuracies).get(measure, judged)
-
     by_measure = {
         measure: sum(
-            low < measured(r, measure) < high and r.class_accuracy >= config.min_class_accuracy
+            low < dict(r.disc_accuracies).get(measure, math.nan) < high
+            and r.class_accuracy >= config.min_class_accuracy
             for r in trained.reports
         )
         for measure in DISC_ACCURACY_MEASURES

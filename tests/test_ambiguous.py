@@ -33,6 +33,7 @@ from generators.ambiguous import (
     train_pair_models,
 )
 from generators.ambiguous.class_pairs import MIN_IMAGES_PER_CLASS, class_pairs
+from generators.ambiguous.config import DISC_ACCURACY_MEASURES
 from generators.ambiguous.density_sampler import grid_axes
 from generators.ambiguous.masked_adam import MaskedAdam
 from generators.ambiguous.prior import sample_prior
@@ -579,6 +580,23 @@ def test_trained_models_are_cached_by_data_seed_and_hyperparameters(
         digits, config=PairTrainingConfig(**{**FAST, "epochs": 4}), seed=0, pairs=[[0, 1]]
     )
     assert len({first.path, other_seed.path, other_config.path}) == 3
+
+
+def test_models_cached_with_one_measure_report_the_one_they_were_judged_by(digits, scratch_cache):
+    from generators.ambiguous import load_trained_pairs
+
+    config = PairTrainingConfig(**{**FAST, "epochs": 2})
+    trained = train_pair_models(digits, config=config, pairs=[[0, 1]])
+    (report,) = trained.reports
+    assert set(dict(report.disc_accuracies)) == set(DISC_ACCURACY_MEASURES)
+    # An older cache entry recorded only the judged figure, under ``disc_accuracy``.
+    meta_path = trained.path / "config.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["pairs"][0]["disc_accuracies"]
+    meta_path.write_text(json.dumps(meta))
+    (old,) = load_trained_pairs(trained.path).reports
+    assert dict(old.disc_accuracies) == {config.disc_accuracy_measure: report.disc_accuracy}
+    assert old.disc_accuracy == report.disc_accuracy and old.accepted == report.accepted
 
 
 def test_an_interrupted_training_resumes_with_its_next_try(digits, scratch_cache, monkeypatch):

@@ -69,15 +69,20 @@ class PairReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PairReport:
+    def from_dict(cls, data: dict[str, Any], *, measure: str | None = None) -> PairReport:
+        """Read :meth:`to_dict`'s output. ``measure`` names the measure ``disc_accuracy``
+        was judged by; reports saved before every measure was recorded lack it in
+        ``disc_accuracies``, and it is filled in from ``disc_accuracy``."""
         c1, c2 = data["classes"]
+        disc_accuracy = float(data["disc_accuracy"])
+        by_measure = {str(k): float(v) for k, v in data.get("disc_accuracies", {}).items()}
+        if measure is not None:
+            by_measure.setdefault(measure, disc_accuracy)
         return cls(
             classes=(int(c1), int(c2)),
             tries=int(data["tries"]),
-            disc_accuracy=float(data["disc_accuracy"]),
+            disc_accuracy=disc_accuracy,
             class_accuracy=float(data["class_accuracy"]),
             accepted=bool(data["accepted"]),
-            disc_accuracies=tuple(
-                (str(k), float(v)) for k, v in sorted(data.get("disc_accuracies", {}).items())
-            ),
+            disc_accuracies=tuple(sorted(by_measure.items())),
         )

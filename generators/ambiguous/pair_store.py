@@ -184,7 +184,8 @@ def load_trained_pairs(directory: str | Path) -> TrainedPairs:
             f"version reads {PAIR_MODELS_FORMAT_VERSION}: retrain them"
         )
     config = PairTrainingConfig.from_dict(meta["config"])
-    reports = tuple(PairReport.from_dict(r) for r in meta["pairs"])
+    measure = config.disc_accuracy_measure
+    reports = tuple(PairReport.from_dict(r, measure=measure) for r in meta["pairs"])
     c, h, w = (int(d) for d in meta["input_shape"])
     class_names = tuple(meta["class_names"])
     model = PairAAE(

@@ -278,7 +278,8 @@ def _fit_pairs(
     if resume is not None:
         state = _load_progress(resume, final) or state
     tries, disc_acc, class_acc = state["tries"], state["disc_acc"], state["class_acc"]
-    disc_accs = state.setdefault("disc_accs", [{} for _ in pairs])
+    # progress saved before every measure was recorded: the judged one is known
+    disc_accs = state.setdefault("disc_accs", [{config.disc_accuracy_measure: a} for a in disc_acc])
     accepted, pending = state["accepted"], state["pending"]
     earlier_seconds = float(state.get("seconds", 0.0))
     bar = None
